@@ -1,0 +1,198 @@
+"""The DAG model: Project, Dag, Task, TaskGroup, Edge. Plain data, no Qt, no I/O.
+
+Names follow Airflow's glossary. A task's ``task_id`` is its full id as Airflow reports it (``group.task``
+inside a TaskGroup with ``prefix_group_id``); ``args`` holds only the arguments the user set, with model
+values from ``values.py``. A DAG's *module code* is the Python source that goes with it — imports,
+helper functions, ``python_callable`` functions, TaskFlow function bodies — kept as text so it diffs and
+opens in any editor; the generated file is that code plus the DAG definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.core.catalog import get_spec
+from studio.core.specs import OperatorSpec
+
+
+@dataclass
+class SourceMap:
+    """Where the parts of a DAG were read from, so messages can name file, line and JSON path.
+
+    Keys: ``"dag"``, ``"dag.args.<name>"``, ``"task:<id>"``, ``"task:<id>.args.<name>"``,
+    ``"task:<id>.expand"``, ``"group:<id>"``, ``"edge:<up>><down>"``. A missing key falls back to its
+    parent (``task:t.args.x`` → ``task:t`` → ``dag``).
+    """
+
+    file: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)
+    json_paths: dict[str, str] = field(default_factory=dict)
+    module_file: str | None = None  # the module code's own file (``dags/<dag_id>.py`` in a project)
+
+    def locate(self, key: str) -> tuple[int | None, str | None]:
+        """(line, JSON path) of ``key`` or of its nearest recorded parent."""
+        path = self.json_paths.get(key)
+        probe = key
+        while True:
+            if probe in self.lines:
+                return self.lines[probe], path
+            if "." in probe:
+                probe = probe.rsplit(".", 1)[0]
+            elif probe != "dag":
+                probe = "dag"
+            else:
+                return None, path
+
+
+@dataclass
+class Edge:
+    """``upstream >> downstream``, optionally with an edge label (``Label("...")``)."""
+
+    upstream: str
+    downstream: str
+    label: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.upstream, self.downstream)
+
+
+@dataclass
+class Task:
+    """One task: an operator (by spec id) and the arguments the user set on it.
+
+    ``expand``/``expand_kwargs`` make it a mapped task (``.partial(**args).expand(**expand)``).
+    ``class_path`` names the class of a ``custom`` operator (``"package.module.ClassName"``; a bare
+    ``"ClassName"`` for a class defined in the module code).
+    """
+
+    task_id: str
+    operator: str
+    args: dict[str, Any] = field(default_factory=dict)
+    group_id: str | None = None
+    expand: dict[str, Any] | None = None
+    expand_kwargs: Any = None
+    class_path: str | None = None
+    position: tuple[float, float] | None = None
+
+    @property
+    def spec(self) -> OperatorSpec | None:
+        return get_spec(self.operator)
+
+    @property
+    def is_mapped(self) -> bool:
+        return self.expand is not None or self.expand_kwargs is not None
+
+
+@dataclass
+class TaskGroup:
+    """A TaskGroup. ``group_id`` is the full id (``outer.inner`` when the parent prefixes ids)."""
+
+    group_id: str
+    parent_id: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)  # tooltip, prefix_group_id, default_args, ui_color...
+
+    @property
+    def prefix_group_id(self) -> bool:
+        return bool(self.args.get("prefix_group_id", True))
+
+
+@dataclass
+class Dag:
+    """A DAG: its arguments, task groups, tasks, edges, and the module code that goes with it."""
+
+    dag_id: str
+    args: dict[str, Any] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+    groups: list[TaskGroup] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    module_code: str = ""
+    tail_code: str = ""  # statements that followed the DAG in an imported file (``dag.test()`` guards)
+    unparsed: list[str] = field(default_factory=list)  # importer: code it could not represent, kept verbatim
+    source: SourceMap | None = field(default=None, compare=False, repr=False)  # where it was read from
+
+    # --- lookups -------------------------------------------------------------------------------------
+    def task(self, task_id: str) -> Task | None:
+        return next((t for t in self.tasks if t.task_id == task_id), None)
+
+    def group(self, group_id: str) -> TaskGroup | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t.task_id for t in self.tasks]
+
+    def upstream_ids(self, task_id: str) -> list[str]:
+        return [e.upstream for e in self.edges if e.downstream == task_id]
+
+    def downstream_ids(self, task_id: str) -> list[str]:
+        return [e.downstream for e in self.edges if e.upstream == task_id]
+
+    def child_groups(self, parent_id: str | None) -> list[TaskGroup]:
+        return [g for g in self.groups if g.parent_id == parent_id]
+
+    def child_tasks(self, group_id: str | None) -> list[Task]:
+        return [t for t in self.tasks if t.group_id == group_id]
+
+    def group_chain(self, group_id: str | None) -> list[TaskGroup]:
+        """The groups from the outermost down to ``group_id``."""
+        chain: list[TaskGroup] = []
+        while group_id is not None:
+            group = self.group(group_id)
+            if group is None:
+                break
+            chain.append(group)
+            group_id = group.parent_id
+        return chain[::-1]
+
+    def id_prefix(self, group_id: str | None) -> str:
+        """What Airflow prepends to ids created inside ``group_id`` (``"outer.inner."`` or ``""``)."""
+        group = self.group(group_id) if group_id else None
+        if group is None:
+            return ""
+        if not group.prefix_group_id:
+            return self.id_prefix(group.parent_id)
+        return group.group_id + "."
+
+    def local_id(self, task: Task) -> str:
+        """The ``task_id=`` argument as written inside its group's ``with TaskGroup`` block."""
+        prefix = self.id_prefix(task.group_id)
+        return task.task_id[len(prefix) :] if prefix and task.task_id.startswith(prefix) else task.task_id
+
+    def local_group_id(self, group: TaskGroup) -> str:
+        prefix = self.id_prefix(group.parent_id)
+        return group.group_id[len(prefix) :] if prefix and group.group_id.startswith(prefix) else group.group_id
+
+    def walk_groups(self) -> Iterator[TaskGroup]:
+        """Groups parents-first."""
+
+        def visit(parent: str | None) -> Iterator[TaskGroup]:
+            for g in self.child_groups(parent):
+                yield g
+                yield from visit(g.group_id)
+
+        yield from visit(None)
+
+    # --- structure -----------------------------------------------------------------------------------
+    def structure(self) -> dict[str, Any]:
+        """``{"dag_id", "tasks", "edges"}`` as ``dagstudio inspect --json`` prints it (sorted edges)."""
+        return {
+            "dag_id": self.dag_id,
+            "tasks": list(self.task_ids),
+            "edges": sorted([e.upstream, e.downstream] for e in self.edges),
+        }
+
+
+@dataclass
+class Project:
+    """A DAG Studio project: a folder with ``dagstudio.toml`` and one JSON (+ module .py) per DAG."""
+
+    name: str
+    dags: list[Dag] = field(default_factory=list)
+    target: str = "airflow3"  # default export target
+    settings: dict[str, Any] = field(default_factory=dict)  # other dagstudio.toml tables, kept as read
+
+    def dag(self, dag_id: str) -> Dag | None:
+        return next((d for d in self.dags if d.dag_id == dag_id), None)

@@ -1,0 +1,1 @@
+"""Real Apache Airflow as the oracle: a separate virtualenv and scripts that run inside it."""
