@@ -72,7 +72,9 @@ def _alias(name: str, asname: str | None) -> str:
 
 def format_imports(imports: list[ImportStmt] | set[ImportStmt]) -> str:
     """An isort-style block: groups separated by a blank line, ``from x import a, b`` merged per module."""
-    unique = sorted(set(imports), key=lambda s: (s.group, s.name is not None, s.level, s.module, s.name or "", s.asname or ""))
+    unique = sorted(
+        set(imports), key=lambda s: (s.group, s.name is not None, s.level, s.module, s.name or "", s.asname or "")
+    )
     lines_by_group: dict[int, list[str]] = {}
     froms: dict[tuple[int, int, str], list[ImportStmt]] = {}
     for stmt in unique:

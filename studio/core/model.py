@@ -196,3 +196,41 @@ class Project:
 
     def dag(self, dag_id: str) -> Dag | None:
         return next((d for d in self.dags if d.dag_id == dag_id), None)
+
+
+def iter_xcom_refs(value: Any) -> Iterator[Any]:
+    """Every ``XComRef`` inside a (nested) model value."""
+    from studio.core.values import XComRef
+
+    if isinstance(value, XComRef):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from iter_xcom_refs(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from iter_xcom_refs(v)
+
+
+def xcom_upstreams(task: Task) -> list[str]:
+    """Task ids Airflow makes upstream of ``task`` by itself, because their XCom is passed to it.
+
+    That is: XCom references in templated arguments (for TaskFlow: the call's ``op_args``/``op_kwargs``),
+    in ``.expand()``/``.expand_kwargs()``, and in any argument of a custom operator (whose template
+    fields DAG Studio cannot know). In order of first appearance, without duplicates.
+    """
+    spec = task.spec
+    if spec is None or spec.kind == "custom":
+        names = list(task.args)
+    else:
+        names = [n for n in spec.templated_fields if n in task.args]
+    values = [task.args[n] for n in names]
+    if task.expand:
+        values.extend(task.expand.values())
+    if task.expand_kwargs is not None:
+        values.append(task.expand_kwargs)
+    seen: dict[str, None] = {}
+    for value in values:
+        for ref in iter_xcom_refs(value):
+            seen.setdefault(ref.task_id, None)
+    return list(seen)

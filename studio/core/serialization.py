@@ -143,7 +143,9 @@ class _Reader:
             path = f"$.edges[{i}]"
             ok = isinstance(raw, list) and len(raw) in (2, 3) and all(isinstance(x, str) for x in raw[:2])
             if not ok or (len(raw) == 3 and not isinstance(raw[2], (str, type(None)))):
-                self.fail(path, 'an edge is ["upstream_task_id", "downstream_task_id"] (optionally a third item: label)')
+                self.fail(
+                    path, 'an edge is ["upstream_task_id", "downstream_task_id"] (optionally a third item: label)'
+                )
                 continue
             dag.edges.append(Edge(raw[0], raw[1], raw[2] if len(raw) == 3 else None))
             self.note(f"edge:{raw[0]}>{raw[1]}", path)
@@ -176,7 +178,7 @@ class _Reader:
         task_id, operator = raw.get("task_id"), raw.get("operator")
         if not self.expect(task_id, f"{path}.task_id", str, "a string task_id"):
             return None
-        if not self.expect(operator, f"{path}.operator", str, "an operator name such as \"BashOperator\""):
+        if not self.expect(operator, f"{path}.operator", str, 'an operator name such as "BashOperator"'):
             return None
         key = f"task:{task_id}"
         self.note(key, f"{path}.task_id")
@@ -195,8 +197,10 @@ class _Reader:
             task.expand_kwargs = self.value(raw["expand_kwargs"], f"{path}.expand_kwargs")
         pos = raw.get("position")
         if pos is not None:
-            ok = isinstance(pos, list) and len(pos) == 2 and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in pos
+            ok = (
+                isinstance(pos, list)
+                and len(pos) == 2
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in pos)
             )
             if ok:
                 task.position = (float(pos[0]), float(pos[1]))
@@ -241,7 +245,7 @@ def is_project_dir(path: Path) -> bool:
 
 def read_project(folder: Path, display_root: Path | None = None) -> Project:
     """Load a project folder; all malformed files are reported together in one ``StudioError``."""
-    shown = (lambda p: str(p.relative_to(display_root))) if display_root else str  # noqa: E731
+    shown = (lambda p: str(p.relative_to(display_root))) if display_root else str
     toml_path = folder / PROJECT_FILE
     try:
         settings = tomllib.loads(toml_path.read_text(encoding="utf-8"))
@@ -260,8 +264,11 @@ def read_project(folder: Path, display_root: Path | None = None) -> Project:
         problems.append(error("project.name must be a string", shown(toml_path), _toml_key_line(toml_path, "name")))
     if target not in TARGETS:
         problems.append(
-            error(f"project.target must be one of {', '.join(TARGETS)}, got {target!r}", shown(toml_path),
-                  _toml_key_line(toml_path, "target"))
+            error(
+                f"project.target must be one of {', '.join(TARGETS)}, got {target!r}",
+                shown(toml_path),
+                _toml_key_line(toml_path, "target"),
+            )
         )
     project = Project(name=str(name), target=str(target) if target in TARGETS else "airflow3", settings=settings)
     dags_dir = folder / str(table.get("dags_folder", DAGS_DIR))
@@ -291,8 +298,13 @@ def _toml_key_line(path: Path, key: str) -> int | None:
 
 def project_toml(project: Project) -> str:
     """``dagstudio.toml`` text: the [project] table (other tables are kept as they were read)."""
-    lines = ["[project]", f"name = {json.dumps(project.name, ensure_ascii=False)}", f"format = {FORMAT}",
-             f'target = "{project.target}"', ""]
+    lines = [
+        "[project]",
+        f"name = {json.dumps(project.name, ensure_ascii=False)}",
+        f"format = {FORMAT}",
+        f'target = "{project.target}"',
+        "",
+    ]
     for table, values in project.settings.items():
         if table == "project" or not isinstance(values, dict):
             continue
@@ -303,7 +315,7 @@ def project_toml(project: Project) -> str:
 
 
 def _toml_scalar(v: Any) -> bool:
-    return isinstance(v, (str, int, float, bool)) or isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)
+    return isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v))
 
 
 def project_files(project: Project) -> dict[str, str]:

@@ -136,7 +136,7 @@ _FITS: dict[str, Any] = {
     "dict": lambda v: isinstance(v, dict),
     "callable": lambda v: isinstance(v, CallableRef),
     "enum": lambda v: isinstance(v, str),
-    "str_or_list": lambda v: isinstance(v, str) or isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "str_or_list": lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
     "any": lambda v: True,
 }
 

@@ -83,7 +83,9 @@ class ParamValue:
     def __hash__(self) -> int:  # schema is a dict; hash on its JSON form
         import json
 
-        return hash((json.dumps(to_json(self.default), sort_keys=True), json.dumps(to_json(self.schema), sort_keys=True)))
+        return hash(
+            (json.dumps(to_json(self.default), sort_keys=True), json.dumps(to_json(self.schema), sort_keys=True))
+        )
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _require(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> An
     if key not in obj:
         raise ValueError_(f"{obj.get('$type')!r} value needs {key!r}")
     val = obj[key]
-    if not isinstance(val, kind) or isinstance(val, bool) and kind is not bool:
+    if not isinstance(val, kind) or (isinstance(val, bool) and kind is not bool):
         raise ValueError_(f"{obj.get('$type')!r} value: {key!r} has the wrong type ({type(val).__name__})")
     return val
 
