@@ -7,6 +7,7 @@ validation report ``dags/etl.json:23`` for ``$.tasks[2].args.retries``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from json.decoder import scanstring
@@ -108,10 +109,8 @@ def locate_lines(text: str) -> dict[str, int]:
             raise ValueError(f"unexpected {ch!r}")
         return match.end()
 
-    try:
+    with contextlib.suppress(ValueError, IndexError):
         value(0, "$", None)
-    except (ValueError, IndexError):
-        pass
     return lines
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "CallableRef",
@@ -95,9 +95,21 @@ class CodeExpr:
     source: str
 
 
-Value = Union[
-    None, bool, int, float, str, list, dict, _dt.timedelta, DateTime, CallableRef, XComRef, ParamValue, CodeExpr
-]
+Value = (
+    None
+    | bool
+    | int
+    | float
+    | str
+    | list
+    | dict
+    | _dt.timedelta
+    | DateTime
+    | CallableRef
+    | XComRef
+    | ParamValue
+    | CodeExpr
+)
 
 
 def to_json(value: Any) -> Any:
