@@ -34,7 +34,7 @@ def test_local_ids_follow_prefix_group_id():
     dag = grouped_dag()
     assert [dag.local_id(t) for t in dag.tasks] == ["a", "b", "c"]
     assert dag.local_group_id(dag.group("outer.inner")) == "inner"
-    assert dag.id_prefix("flat") == "outer."
+    assert dag.id_prefix("flat") == ""
     assert [g.group_id for g in dag.group_chain("outer.inner")] == ["outer", "outer.inner"]
     assert [g.group_id for g in dag.walk_groups()] == ["outer", "outer.inner", "flat"]
 

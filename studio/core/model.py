@@ -152,8 +152,8 @@ class Dag:
         group = self.group(group_id) if group_id else None
         if group is None:
             return ""
-        if not group.prefix_group_id:
-            return self.id_prefix(group.parent_id)
+        if not group.prefix_group_id:  # Airflow's TaskGroup.child_id: the bare label, no outer prefix
+            return ""
         return group.group_id + "."
 
     def local_id(self, task: Task) -> str:

@@ -232,7 +232,10 @@ def read_dag_file(path: Path, display: str | None = None) -> Dag:
     dag = dag_from_json_text(text, name)
     module = path.with_suffix(".py")
     if module.exists():
-        dag.module_code = module.read_text(encoding="utf-8")
+        try:
+            dag.module_code = module.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StudioError(error(f"cannot read: {exc}", str(Path(name).with_suffix(".py")))) from None
         if dag.source is not None:
             dag.source.module_file = str(Path(name).with_suffix(".py"))
     return dag
@@ -351,10 +354,17 @@ def atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def project_to_json(project: Project) -> dict[str, Any]:

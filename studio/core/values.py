@@ -165,7 +165,12 @@ def from_json(data: Any) -> Any:
     if kind is None:
         return {k: from_json(v) for k, v in data.items()}
     if kind == "timedelta":
-        return _dt.timedelta(seconds=_require(data, "seconds", (int, float)))
+        try:
+            return _dt.timedelta(seconds=_require(data, "seconds", (int, float)))
+        except (OverflowError, ValueError) as exc:  # NaN, infinity, more than 999999999 days
+            if isinstance(exc, ValueError_):
+                raise
+            raise ValueError_(f"'timedelta' value: seconds out of range ({exc})") from None
     if kind == "datetime":
         iso = _require(data, "iso", str)
         tz = data.get("tz")

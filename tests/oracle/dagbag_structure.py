@@ -4,19 +4,22 @@ Output: {"import_errors": {file: message}, "dags": {dag_id: {"tasks": [...], "ed
 "file": path}}}. Task ids are in Airflow's order; edges are sorted.
 """
 
+import contextlib
 import json
 import sys
 
-from airflow.dag_processing.dagbag import DagBag
-
 
 def main() -> None:
-    bag = DagBag(sys.argv[1])
+    out_stream = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # Airflow logs to stdout; keep it for the JSON only
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(sys.argv[1])
     out = {"import_errors": dict(bag.import_errors), "dags": {}}
     for dag_id, dag in sorted(bag.dags.items()):
         edges = sorted([up, down] for down in dag.task_ids for up in dag.get_task(down).upstream_task_ids)
         out["dags"][dag_id] = {"tasks": [t.task_id for t in dag.tasks], "edges": edges, "file": dag.fileloc}
-    json.dump(out, sys.stdout)
+    json.dump(out, out_stream)
 
 
 if __name__ == "__main__":

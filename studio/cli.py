@@ -1,0 +1,258 @@
+"""The ``dagstudio`` command line (the contract is in docs/ARCHITECTURE.md).
+
+    dagstudio [gui] [PATH] [--view design|graph|grid|gantt|logs] [--screenshot FILE.png]
+    dagstudio --version
+    dagstudio inspect PATH [--json]
+    dagstudio validate PATH
+    dagstudio export PATH -o DIR [--target airflow3|airflow2]
+    dagstudio import FILE.py -o PROJECT_DIR
+
+Exit codes: 0 success, 2 bad input (``error: FILE:LINE: message`` lines on stderr, nothing written),
+1 an internal error (the traceback only with ``--debug``). The work itself lives in ``studio.workspace``;
+this module parses arguments and prints. The GUI is imported only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from studio import __version__
+from studio.core.diagnostics import Diagnostic, StudioError, has_errors
+
+if TYPE_CHECKING:
+    from studio.workspace import Loaded
+
+COMMANDS = ("gui", "inspect", "validate", "export", "import")
+VIEWS = ("design", "graph", "grid", "gantt", "logs")
+TARGETS = ("airflow3", "airflow2")
+_VALUE_OPTIONS = {"--home", "--view", "--screenshot", "-o", "--output", "--target"}
+
+
+# --- arguments ------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="where the run store and logs live (default: $DAGSTUDIO_HOME or the user data folder)",
+    )
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of bugs")
+
+    parser = argparse.ArgumentParser(
+        prog="dagstudio",
+        description="Design, generate, run and monitor Apache Airflow DAGs.",
+        epilog="Without a command, dagstudio [PATH] opens the GUI. PATH is a project folder, a project DAG "
+        ".json, an Airflow .py file, or a folder of Airflow .py files.",
+    )
+    parser.add_argument("--version", action="version", version=f"dagstudio {__version__}")
+    parser.add_argument("--home", metavar="DIR", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", parents=[common], help="open the GUI (the default command)")
+    gui.add_argument("path", nargs="?", type=Path, metavar="PATH")
+    gui.add_argument("--view", choices=VIEWS, help="the view to show first")
+    gui.add_argument("--screenshot", type=Path, metavar="FILE.png", help="load PATH, render, save a PNG, exit")
+    gui.set_defaults(handler=cmd_gui)
+
+    inspect = sub.add_parser("inspect", parents=[common], help="show the DAGs, tasks and edges of PATH")
+    inspect.add_argument("path", type=Path, metavar="PATH")
+    inspect.add_argument("--json", action="store_true", help='print {"dags": [{"dag_id", "tasks", "edges"}]}')
+    inspect.set_defaults(handler=cmd_inspect)
+
+    validate = sub.add_parser("validate", parents=[common], help="check PATH; exit 2 when it has errors")
+    validate.add_argument("path", type=Path, metavar="PATH")
+    validate.set_defaults(handler=cmd_validate)
+
+    export = sub.add_parser("export", parents=[common], help="write Airflow code, one <dag_id>.py per DAG")
+    export.add_argument("path", type=Path, metavar="PATH")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder to write into")
+    export.add_argument("--target", choices=TARGETS, help="Airflow version (default: the project's target)")
+    export.set_defaults(handler=cmd_export)
+
+    imp = sub.add_parser("import", parents=[common], help="read an Airflow .py file (never run) into a project")
+    imp.add_argument("file", type=Path, metavar="FILE.py")
+    imp.add_argument("-o", "--output", type=Path, required=True, metavar="PROJECT_DIR", help="project folder")
+    imp.set_defaults(handler=cmd_import)
+    return parser
+
+
+def with_default_command(argv: Sequence[str]) -> list[str]:
+    """``argv`` with ``gui`` put in front when no command is given (``dagstudio [PATH] [--screenshot F]``)."""
+    args = list(argv)
+    skip = False
+    for token in args:
+        if skip:
+            skip = False
+        elif token in _VALUE_OPTIONS:
+            skip = True
+        elif token == "--":
+            break
+        elif not token.startswith("-"):
+            return args if token in COMMANDS else ["gui", *args]
+    if any(t in ("-h", "--help", "--version") for t in args):
+        return args
+    return ["gui", *args]
+
+
+# --- commands -------------------------------------------------------------------------------------
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from studio import workspace
+
+    loaded = workspace.load_path(args.path)
+    if args.json:
+        print(json.dumps(workspace.structure(loaded), indent=2))
+    else:
+        print_table(loaded, sys.stdout)
+    print_diagnostics(loaded.diagnostics)
+    return 2 if has_errors(loaded.diagnostics) else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from studio import workspace
+
+    loaded = workspace.load_path(args.path)
+    found = workspace.validate(loaded)
+    print_diagnostics(found)
+    if has_errors(found):
+        return 2
+    dags = loaded.project.dags
+    tasks = sum(len(d.tasks) for d in dags)
+    warnings = len(found)
+    print(
+        f"ok: {workspace.display_path(args.path)}: {_count(len(dags), 'DAG')}, {_count(tasks, 'task')}"
+        + (f", {_count(warnings, 'warning')}" if warnings else "")
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from studio import workspace
+
+    outcome = workspace.export(args.path, args.output, args.target)
+    print_diagnostics(outcome.diagnostics)
+    for file in outcome.files:
+        print(f"wrote {workspace.display_path(file)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from studio import workspace
+
+    outcome = workspace.import_to_project(args.file, args.output)
+    print_diagnostics(outcome.diagnostics)
+    ids = ", ".join(outcome.dag_ids)
+    print(f"imported {_count(len(outcome.dag_ids), 'DAG')} ({ids}) into {workspace.display_path(args.output)}")
+    for file in outcome.files:
+        print(f"wrote {workspace.display_path(file)}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from studio.ui.app import run_gui
+    except ImportError as exc:
+        print(f"error: the GUI cannot start: {exc}", file=sys.stderr)
+        if any(name in str(exc) for name in ("PySide6", "shiboken6", ".so")):
+            print("hint: `make run` installs what the GUI needs (PySide6, the Qt system libraries)", file=sys.stderr)
+        return 1
+    return run_gui(args.path, args.view, args.screenshot)
+
+
+# --- output ---------------------------------------------------------------------------------------
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], stream: TextIO | None = None) -> None:
+    """Errors first, then warnings, one ``severity: FILE:LINE: message`` line each (stderr)."""
+    out = stream or sys.stderr
+    for d in sorted(diagnostics, key=lambda d: d.severity != "error"):
+        print(str(d), file=out)
+
+
+def _schedule(value: Any) -> str:
+    from studio.core.values import CodeExpr
+
+    if isinstance(value, CodeExpr):
+        return value.source
+    return "None" if value is None else str(value)
+
+
+def print_table(loaded: Loaded, out: TextIO) -> None:
+    """A readable listing: one block per DAG with its tasks, operators and upstream tasks."""
+    from studio.workspace import display_path
+
+    dags = loaded.project.dags
+    if not dags:
+        print("no DAGs", file=out)
+    for i, dag in enumerate(dags):
+        if i:
+            print(file=out)
+        file = dag.source.file if dag.source and dag.source.file else None  # already a display path
+        if file is None and dag.dag_id in loaded.files:
+            file = display_path(loaded.files[dag.dag_id])
+        where = f"  ({file})" if file else ""
+        print(f"DAG {dag.dag_id}{where}", file=out)
+        print(
+            f"  schedule: {_schedule(dag.args.get('schedule'))}   {_count(len(dag.tasks), 'task')}, "
+            f"{_count(len(dag.edges), 'edge')}",
+            file=out,
+        )
+        rows = [("TASK", "OPERATOR", "UPSTREAM")] + [
+            (t.task_id, t.class_path or t.operator, ", ".join(dag.upstream_ids(t.task_id)) or "-") for t in dag.tasks
+        ]
+        widths = [max(len(row[c]) for row in rows) for c in range(2)]
+        for row in rows:
+            print(f"  {row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip(), file=out)
+
+
+# --- entry points ---------------------------------------------------------------------------------
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace, debug: bool) -> int:
+    try:
+        return handler(args)
+    except StudioError as exc:
+        print_diagnostics(exc.diagnostics)
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (run with --debug for the traceback)"
+        print(f"error: internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dagstudio`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # never fail on printing a task id the terminal cannot show
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+    try:
+        args = build_parser().parse_args(with_default_command(raw))
+    except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it; code 2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return _run(args.handler, args, debug=bool(args.debug) or "--debug" in raw)
+
+
+def gui_main() -> int:
+    """Entry point of the ``dagstudio-gui`` launcher: always the GUI."""
+    argv = sys.argv[1:]
+    return main(argv if argv[:1] == ["gui"] else ["gui", *argv])
