@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -222,6 +223,10 @@ def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace,
     except StudioError as exc:
         print_diagnostics(exc.diagnostics)
         return 2
+    except BrokenPipeError:  # `dagstudio inspect ... | head`: the reader left; that is not an error
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -53,7 +53,7 @@ def xcom_against_model_order() -> Dag:
 def taskflow_without_decorator() -> Dag:
     return Dag(
         "taskflow_without_decorator",
-        module_code="def work():\n    return 1\n\n\ndef pick():\n    return 'work_flow'\n",
+        module_code='def work():\n    return 1\n\n\ndef pick():\n    return "work_flow"\n',
         tasks=[
             Task("plain", "PythonOperator", {"python_callable": CallableRef("work")}),
             Task("work_flow", "@task", {"python_callable": CallableRef("work"), "retries": 1}),

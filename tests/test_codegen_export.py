@@ -67,6 +67,14 @@ def test_export_error_names_the_project_file(tmp_path: Path) -> None:
     assert str(info.value) == "error: dags/bad.json:9: task 't': unknown operator 'NoSuchOperator'"
 
 
+def test_an_output_folder_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(StudioError) as info:
+        export_project(project(), blocker)
+    assert str(info.value).startswith(f"error: {blocker}: cannot write the exported DAGs: ")
+
+
 def test_unknown_target_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StudioError, match="unknown target"):
         export_project(project(), tmp_path, "airflow1")

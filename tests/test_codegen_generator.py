@@ -311,12 +311,32 @@ def test_models_that_cannot_be_generated_raise_a_located_studio_error(dag: Dag, 
     assert (diagnostic.file, diagnostic.line) == ("dags/d.json", 7)
 
 
+@pytest.mark.parametrize(
+    "args", [{"params": {"p": XComRef("t")}}, {"default_args": {"pool": XComRef("t")}}, {"doc_md": XComRef("t")}]
+)
+def test_dag_arguments_cannot_use_a_tasks_xcom(args: dict[str, object]) -> None:
+    dag = Dag("d", args=args, tasks=[bash("t")])
+    dag.source = SourceMap(file="dags/d.json", lines={"dag": 2})
+    with pytest.raises(StudioError) as info:
+        generate_dag(dag)
+    assert "uses the XCom of task 't' where that task does not exist yet" in str(info.value)
+    assert info.value.diagnostics[0].line == 2
+
+
 def test_module_code_syntax_error_names_the_module_file_and_line() -> None:
     dag = Dag("d", module_code="def f(:\n    pass\n")
     dag.source = SourceMap(file="dags/d.json", module_file="dags/d.py")
     with pytest.raises(StudioError) as info:
         generate_dag(dag)
     assert str(info.value).startswith("error: dags/d.py:1: ")
+
+
+def test_tail_code_syntax_error_names_the_dag_file_and_the_line_in_the_code() -> None:
+    dag = Dag("d", tail_code="if True:\n    dag.test(\n")
+    dag.source = SourceMap(file="dags/d.json", lines={"dag": 3})
+    with pytest.raises(StudioError) as info:
+        generate_dag(dag)
+    assert str(info.value).startswith("error: dags/d.json:3: tail code, line 2: ")
 
 
 def test_unknown_target() -> None:

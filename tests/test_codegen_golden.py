@@ -87,3 +87,20 @@ def test_golden_files_have_no_lint_findings(ruff: list[str]) -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_generated_code_of_many_dags_is_ruff_formatted(ruff: list[str], tmp_path: Path) -> None:
+    """The layout rules hold beyond the goldens: random structures and the stress DAGs of the Airflow test."""
+    from tests.test_codegen_airflow import all_dags
+    from tests.test_codegen_random import random_dag
+
+    dags = [random_dag(seed, size=25) for seed in range(150)] + all_dags()
+    for dag in dags:
+        for target in ("airflow3", "airflow2"):
+            (tmp_path / f"{dag.dag_id}.{target}.py").write_text(generate_dag(dag, target), encoding="utf-8")
+    proc = subprocess.run(
+        [*ruff, "format", "--isolated", "--line-length", "100", "--diff", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr

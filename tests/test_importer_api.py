@@ -210,6 +210,7 @@ def test_params_trigger_rules_and_callables():
             PythonOperator(task_id="a", python_callable=work, trigger_rule=TriggerRule.ALL_DONE)
             PythonOperator(task_id="b", python_callable=work, trigger_rule=LegacyRule.ONE_FAILED)
             PythonOperator(task_id="c", python_callable=lambda: work(), trigger_rule="none_skipped")
+            PythonOperator(task_id="d", python_callable=work, trigger_rule=TriggerRule.ALWAYS.value)
         """
     )
     assert diagnostics == []
@@ -218,7 +219,8 @@ def test_params_trigger_rules_and_callables():
         "free": ParamValue(None, {"type": "string"}, has_default=False),
         "x": 1,
     }
-    assert [t.args["trigger_rule"] for t in dag.tasks] == ["all_done", "one_failed", "none_skipped"]
+    assert [t.args["trigger_rule"] for t in dag.tasks] == ["all_done", "one_failed", "none_skipped", "always"]
+    assert all(type(t.args["trigger_rule"]) is str for t in dag.tasks)
     assert dag.tasks[0].args["python_callable"] == CallableRef("work")
     assert dag.tasks[2].args["python_callable"] == CodeExpr("lambda: work()")
 

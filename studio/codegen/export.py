@@ -2,7 +2,8 @@
 
 Every file is generated before the first one is written, so a DAG that cannot be generated leaves the
 output folder exactly as it was. Each write is atomic (temporary file + rename): an Airflow scheduler
-reading the folder sees the old file or the new one, never half of it. Validation is the caller's job
+reading the folder sees the old file or the new one, never half of it (if the disk fails midway, the
+files written before stay new and the others old). Validation is the caller's job
 (``studio.workspace``); export only refuses what it cannot write at all.
 """
 
@@ -55,10 +56,13 @@ def export_project(project: Project, out_dir: Path, target: str | None = None) -
         files[name] = text
     if problems:
         raise StudioError(problems)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in files.items():
-        path = out_dir / name
-        atomic_write(path, text)
-        written.append(path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            path = out_dir / name
+            atomic_write(path, text)
+            written.append(path)
+    except OSError as exc:  # a full disk, a read-only folder, a file where the folder should be
+        raise StudioError(error(f"cannot write the exported DAGs: {exc.strerror or exc}", str(out_dir))) from None
     return written

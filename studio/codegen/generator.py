@@ -76,10 +76,9 @@ class _Generator:
         self.target = target
         self.symbols = AIRFLOW_SYMBOLS[target]
         self.where = "dag"
-        self.by_id = {t.task_id: t for t in dag.tasks}
         module_imports, self.segments, module_tree = self._parse_module()
         self.module_tree = module_tree
-        tail_tree = self._parse(dag.tail_code, "tail code", self._file())
+        tail_tree = self._parse(dag.tail_code, "tail code", None)
         taken = used_names(module_tree)
         self.namespace = Namespace(taken)
         # The tail code (``dag.test()``) means the DAG by ``dag``: claim it before the tail's names.
@@ -96,6 +95,7 @@ class _Generator:
         self.var: dict[str, str] = {}
         self.taskflow = {t.task_id for t in dag.tasks if t.spec is not None and t.spec.kind == "taskflow"}
         self.assigned: set[str] = set()
+        self.created: set[str] = set()  # tasks written so far: what an XCom reference may use
         for task in dag.tasks:
             self.var[task.task_id] = self.namespace.claim(identifier(task.task_id), identifier(task.task_id) + "_task")
         self.group_var = {
@@ -115,6 +115,8 @@ class _Generator:
     def xcom(self, ref: XComRef) -> str:
         if ref.task_id not in self.var:
             raise CodegenError(f"uses the XCom of task {ref.task_id!r}, which is not in the DAG")
+        if ref.task_id not in self.created:
+            raise CodegenError(f"uses the XCom of task {ref.task_id!r} where that task does not exist yet")
         base = self.var[ref.task_id] if ref.task_id in self.taskflow else f"{self.var[ref.task_id]}.output"
         return base if ref.key == "return_value" else f"{base}[{string_literal(ref.key, multiline=False)}]"
 
@@ -122,17 +124,23 @@ class _Generator:
     def _file(self) -> str | None:
         return self.dag.source.file if self.dag.source else None
 
-    def _parse(self, code: str, what: str, file: str | None) -> ast.Module:
+    def _parse(self, code: str, what: str, own_file: str | None) -> ast.Module:
+        """``code`` parsed; a syntax error names ``own_file`` (the code's own file) and the line in it,
+        or — for code kept inside the DAG's JSON file — that file, the DAG's line and the code's line."""
         try:
             return ast.parse(code)
         except SyntaxError as exc:
-            where = "" if file and file.endswith(".py") else f"{what}: "
-            raise StudioError(error(f"{where}{exc.msg}", file, exc.lineno, dag_id=self.dag.dag_id)) from None
+            if own_file is not None:
+                where = error(exc.msg or "invalid syntax", own_file, exc.lineno, dag_id=self.dag.dag_id)
+            else:
+                line = self.dag.source.locate("dag")[0] if self.dag.source else None
+                message = f"{what}, line {exc.lineno}: {exc.msg}"
+                where = error(message, self._file(), line, dag_id=self.dag.dag_id)
+            raise StudioError(where) from None
 
     def _parse_module(self) -> tuple[list[ImportStmt], list[str], ast.Module]:
-        source = self.dag.source
-        file = (source.module_file or source.file) if source else None
-        tree = self._parse(self.dag.module_code, "module code", file)
+        module_file = self.dag.source.module_file if self.dag.source else None
+        tree = self._parse(self.dag.module_code, "module code", module_file)
         imports, segments = split_module(self.dag.module_code)
         return imports, segments, tree
 
@@ -265,11 +273,12 @@ class _Generator:
                 stack.append((group_id, block))
             if isinstance(entry, Task):
                 stack[-1][1].append(self._task_statement(entry, 4 * len(stack)))
+                self.created.add(entry.task_id)
         body = self._block(root, 4)
         deps = self._dependencies(written)
         if deps:
             body = f"{body}\n\n{deps}" if root else deps
-        self.where = "dag"
+        self.where, self.created = "dag", set()
         header = self._dag_header()
         return f"{header}\n{body or '    pass'}"
 

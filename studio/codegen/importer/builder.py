@@ -50,6 +50,7 @@ class Builder:
     dag_stack: list[DagNode]
     group_stack: list[GroupNode]
     events: int
+    mutations: int
     task_used: set[int]
     stmt_line: int
     orphans: list[TaskNode]

@@ -20,6 +20,7 @@ from studio.codegen.importer.objects import (
     BoundMethod,
     Builtin,
     ClassValue,
+    DagNode,
     FunctionValue,
     GroupNode,
     LabelNode,
@@ -32,7 +33,7 @@ from studio.codegen.importer.objects import (
     XComArgNode,
     contains_structure,
 )
-from studio.codegen.importer.pure import BUILTINS, NONDETERMINISTIC, NotConstant, known_function
+from studio.codegen.importer.pure import BUILTINS, NONDETERMINISTIC, NotConstant, known_function, mutates
 from studio.codegen.importer.pure import call_method as pure_method
 from studio.codegen.importer.symbols import (
     is_operator_subclass,
@@ -112,6 +113,8 @@ class Calls:
         if isinstance(func, Builtin):
             if func.name == "globals" and not ca.args:
                 return GlobalsDict()
+            if func.name == "str" and len(ca.args) == 1 and isinstance(ca.args[0], XComArgNode):
+                return ca.args[0].template()
             fn = BUILTINS.get(func.name)
             if fn is not None:
                 try:
@@ -242,7 +245,6 @@ class Calls:
             dict(dec.kwargs),
             dict(dec.nodes),
             dict(dec.lines),
-            fn.defaults,
             list(fn.decorators),
             fn.top_level,
             fn.base if fn.kind == "plain" else fn.origin,
@@ -301,10 +303,14 @@ class Calls:
             assert cls is not None
             return self.partial_op(cls, ca)
         if isinstance(obj, (list, dict, str, tuple)) and not isinstance(obj, GlobalsDict):
+            if mutates(obj, name):
+                self.mutations += 1
             try:
                 return pure_method(obj, name, ca.args, ca.kwargs)
             except NotConstant:
                 return self.opaque_call(node, ca)
+        if isinstance(obj, DagNode) and name == "get_task" and len(ca.args) == 1 and ca.args[0] in obj.tasks:
+            return obj.tasks[ca.args[0]]
         if isinstance(obj, XComArgNode) and name in ("map", "zip", "concat"):
             raise Unsupported(f"XComArg.{name}() is not supported by the importer yet", ca.line)
         if isinstance(obj, (TaskNode, XComArgNode)) and name in ("as_setup", "as_teardown"):

@@ -18,9 +18,11 @@ from studio.codegen.importer.objects import (
     Builtin,
     ClassValue,
     DagNode,
+    DagParamValue,
     FunctionValue,
     GroupNode,
     Opaque,
+    SourceFile,
     Symbol,
     TaskNode,
     Timezone,
@@ -38,7 +40,9 @@ def to_model(value: Any, depth: int = 0) -> Any:
     """The model value of an interpreter value; raises ``NotRepresentable``."""
     if depth > 50:
         raise NotRepresentable("a value nested too deeply")
-    if value is None or isinstance(value, (bool, int, float, str, _dt.timedelta, DateTime)):
+    if isinstance(value, str):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, _dt.timedelta, DateTime)):
         return value
     if isinstance(value, (list, tuple)):
         return [to_model(v, depth + 1) for v in value]
@@ -69,6 +73,10 @@ def to_model(value: Any, depth: int = 0) -> Any:
         raise NotRepresentable(f"the DAG object {value.dag_id!r}")
     if isinstance(value, GroupNode):
         raise NotRepresentable(f"the TaskGroup object {value.group_id!r}")
+    if isinstance(value, DagParamValue):
+        raise NotRepresentable(f"the @dag function parameter {value.name!r}")
+    if isinstance(value, SourceFile):
+        raise NotRepresentable("the path of the file (__file__)")
     raise NotRepresentable(f"a {type(value).__name__} value")
 
 

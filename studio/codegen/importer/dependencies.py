@@ -138,7 +138,7 @@ def find_leaves(group: GroupNode) -> list[TaskNode]:
         if current.upstream_task_ids:
             tasks = current.dag.tasks
             return [tasks[i] for i in current.upstream_task_ids if i in tasks]
-        current = current.parent if current.parent is not None else None
+        current = current.parent
     return []
 
 

@@ -17,9 +17,11 @@ from studio.codegen.importer.objects import (
     Builtin,
     ClassValue,
     DagNode,
+    EnumStr,
     FunctionValue,
     GroupNode,
     Opaque,
+    SourceFile,
     Symbol,
     TaskNode,
     Timezone,
@@ -46,7 +48,7 @@ class Evaluator:
     """Expression evaluation; the interpreter mixes this in with calls and statements."""
 
     scope: Scope
-    text: str
+    lines: list[str]
     module_doc: str | None
 
     # --- entry points ------------------------------------------------------------------------------
@@ -58,10 +60,10 @@ class Evaluator:
 
     def opaque(self, node: ast.expr) -> Opaque:
         """The expression kept as code (local names replaced by their literal values)."""
-        source, unresolved = residual_source(node, self.scope, self.text)
+        source, unresolved = residual_source(node, self.scope, self.lines)
         if unresolved:
             names = ", ".join(sorted(set(unresolved)))
-            self.warn(f"kept as code, but it uses {names}, which only exist while the file runs", node.lineno)
+            self.warn(f"kept as code, but it uses names that exist only while the file runs: {names}", node.lineno)
         return Opaque(source, node.lineno)
 
     # --- leaves ------------------------------------------------------------------------------------
@@ -77,6 +79,8 @@ class Evaluator:
             return value
         if node.id == "__doc__" and self.module_doc is not None:
             return self.module_doc
+        if node.id == "__file__":
+            return SourceFile(self.file.replace("\\", "/").rsplit("/", 1)[-1])
         if node.id in BUILTINS or node.id in _PASSIVE_BUILTINS:
             return Builtin(node.id)
         return Opaque(node.id, node.lineno)
@@ -90,13 +94,17 @@ class Evaluator:
                 return Timezone(KNOWN_ATTRIBUTES[sym.path], sym.source)
             role = role_of(sym)
             if role is not None and role.startswith("TriggerRule."):
-                return name.lower()
+                return EnumStr(name.lower())
             return sym
+        if isinstance(obj, EnumStr) and name == "value":
+            return str(obj)
         if isinstance(obj, TaskNode):
             if name == "output":
                 return XComArgNode(obj)
             if name == "task_id":
                 return obj.task_id
+            if name == "dag_id" and obj.dag is not None:
+                return obj.dag.dag_id
             if name == "dag" and obj.dag is not None:
                 return obj.dag
             return BoundMethod(obj, name)
@@ -109,11 +117,20 @@ class Evaluator:
         if isinstance(obj, DagNode):
             if name == "dag_id":
                 return obj.dag_id
+            if name in ("tasks", "roots", "leaves"):
+                tasks = list(obj.tasks.values())
+                if name == "roots":
+                    return [t for t in tasks if not t.upstream]
+                return [t for t in tasks if not t.downstream] if name == "leaves" else tasks
+            if name in ("task_ids", "task_dict"):
+                return list(obj.tasks) if name == "task_ids" else dict(obj.tasks)
             return BoundMethod(obj, name)
         if isinstance(obj, GroupNode):
             if name == "group_id":
                 return obj.group_id
             return BoundMethod(obj, name)
+        if isinstance(obj, SourceFile) and name in ("name", "stem"):
+            return getattr(obj, name)
         if isinstance(obj, (FunctionValue, ClassValue)) or (not is_plain(obj) and contains_structure(obj)):
             return BoundMethod(obj, name)
         if has_method(obj, name) or isinstance(obj, Builtin):
@@ -195,6 +212,8 @@ class Evaluator:
                 continue
             assert isinstance(value, ast.FormattedValue)
             inner = self.ev(value.value)
+            if isinstance(inner, XComArgNode) and value.conversion == -1 and value.format_spec is None:
+                inner = inner.template()
             spec = self.ev(value.format_spec) if value.format_spec is not None else ""
             if not isinstance(inner, (str, int, float, bool, type(None))) or not isinstance(spec, str):
                 self._no_structure_inside(inner, node)

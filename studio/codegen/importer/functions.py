@@ -20,6 +20,11 @@ from studio.codegen.importer.statements import ReturnSignal
 from studio.codegen.importer.symbols import Scope, literal_template_fields, role_of
 
 MAX_DEPTH = 40
+UNSUPPORTED_DECORATORS = {
+    "task.run_if": "@task.run_if conditions are not supported by the importer yet",
+    "task.skip_if": "@task.skip_if conditions are not supported by the importer yet",
+    "asset": "@asset functions (Airflow 3 assets) each define a DAG, which the importer does not read yet",
+}
 
 
 class Functions:
@@ -58,24 +63,30 @@ class Functions:
             self.warn(f"{stmt.name} is also defined at module level; the module code keeps both", stmt.lineno)
 
     def decorator_of(self, dec: ast.expr) -> Any:
+        """The Airflow decorator ``dec`` is (``@task``, ``@task.branch(...)``, ``@dag``...), or None."""
         from studio.codegen.importer.calls import Decorator
 
+        try:
+            head = self.ev(dec.func if isinstance(dec, ast.Call) else dec)
+        except Unsupported as exc:
+            self.warn(f"decorator: {exc}", dec.lineno)
+            return None
+        role = role_of(head) if isinstance(head, Symbol) else None
+        if role in UNSUPPORTED_DECORATORS:
+            self.warn(f"{UNSUPPORTED_DECORATORS[role]}; the decorated function is kept as code", dec.lineno)
+            return None
+        if role in ("setup", "teardown"):
+            self.warn(f"@{role} tasks are not supported by the importer yet; imported as a plain @task", dec.lineno)
+            return Decorator("task")
+        if not isinstance(dec, ast.Call):
+            if role is not None and (role in ("task", "dag", "task_group") or role.startswith("task.")):
+                return self.decorator_for(role, head, None)
+            return None
         try:
             value = self.ev(dec)
         except Unsupported as exc:
             self.warn(f"decorator: {exc}", dec.lineno)
             return None
-        role = role_of(value) if isinstance(value, Symbol) else None
-        if role in ("task.run_if", "task.skip_if") or (
-            isinstance(dec, ast.Call) and role_of(self.ev(dec.func)) in ("task.run_if", "task.skip_if")
-        ):
-            self.warn("@task.run_if/@task.skip_if are not supported by the importer yet; kept as code", dec.lineno)
-            return None
-        if role in ("setup", "teardown"):
-            self.warn(f"@{role} tasks are not supported by the importer yet; imported as a plain @task", dec.lineno)
-            return Decorator("task")
-        if role is not None and (role in ("task", "dag", "task_group") or role.startswith("task.")):
-            return self.decorator_for(role, value, None)
         return value if isinstance(value, Decorator) else None
 
     def define_class(self, stmt: ast.ClassDef, top_level: bool) -> ClassValue:

@@ -11,6 +11,7 @@ imports only it used (operator classes, ``DAG``, ``task``, ``TaskGroup``, ``chai
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from studio.codegen.importer.objects import DagNode
 from studio.codegen.pysource import ImportStmt, join_module, parse_imports
 from studio.core.model import Dag
 from studio.core.values import CallableRef, CodeExpr, ParamValue
+
+_WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
 @dataclass
@@ -120,14 +123,20 @@ class ModuleCode:
     """Computes each DAG's module code from the interpreted file."""
 
     def __init__(self, interp: Any) -> None:
-        self.lines: list[str] = interp.text.splitlines()
+        self.lines: list[str] = interp.lines
         self.tops: list[Top] = interp.top
         self.task_used: set[int] = interp.task_used
         self.consumed: set[int] = interp.consumed
         self.hoisted: list[tuple[ast.stmt, DagNode | None]] = interp.hoisted
         self.extra_imports: list[tuple[ast.stmt, DagNode | None]] = interp.extra_imports
         self.decorators: dict[int, list[ast.expr]] = interp.airflow_decorators
-        self.file_names = names_in(interp.tree)
+        self._mentioned: set[str] | None = None
+        self.import_lines = {
+            number
+            for n in interp.tree.body
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for number in range(n.lineno, (n.end_lineno or n.lineno) + 1)
+        }
 
     def segment(self, node: ast.stmt, dedent: int = 0) -> str:
         """A statement's source with its comments; TaskFlow decorators removed from functions that became tasks."""
@@ -187,4 +196,15 @@ class ModuleCode:
             return True
         if stmt.module.split(".")[0] == "airflow" and not stmt.level:
             return False
-        return name not in self.file_names
+        return not self.mentioned_outside_imports(name)
+
+    def mentioned_outside_imports(self, name: str) -> bool:
+        """Whether the file names ``name`` anywhere but in its imports (a cheap, generous test: an import
+        only the DAG structure used is dropped, an import nothing uses is kept)."""
+        if self._mentioned is None:
+            words: set[str] = set()
+            for number, line in enumerate(self.lines, 1):
+                if number not in self.import_lines:
+                    words.update(_WORD.findall(line))
+            self._mentioned = words
+        return name in self._mentioned

@@ -51,6 +51,27 @@ class Builtin:
         return self.name
 
 
+class EnumStr(str):
+    """A member of a string enum such as ``TriggerRule.ALL_DONE``: a string that also has ``.value``."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """``__file__`` (or ``Path(__file__)``): only its name is known (``.name``, ``.stem``, ``basename``)."""
+
+    name: str
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0] if "." in self.name else self.name
+
+
 @dataclass(frozen=True)
 class Timezone:
     """``pendulum.timezone("Europe/Amsterdam")`` and friends: an IANA zone name and its source."""
@@ -75,8 +96,6 @@ class DagNode:
     registered: bool = False  # used as a context manager (Airflow auto-registers it)
     unparsed: list[str] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
-    hoisted: list[ast.AST] = field(default_factory=list)  # nested defs that become module code
-    serial: int = 0
 
     def __post_init__(self) -> None:
         self.root = GroupNode(None, None, True, self, line=self.line)
@@ -136,12 +155,9 @@ class TaskNode:
     group: GroupNode | None = None
     args: dict[str, Any] = field(default_factory=dict)
     arg_lines: dict[str, int] = field(default_factory=dict)
-    arg_nodes: dict[str, ast.expr | None] = field(default_factory=dict)
     class_path: str | None = None
     expand: dict[str, Any] | None = None
-    expand_nodes: dict[str, ast.expr | None] = field(default_factory=dict)
     expand_kwargs: Any = None
-    expand_kwargs_node: ast.expr | None = None
     expand_line: int | None = None
     upstream: dict[str, None] = field(default_factory=dict)
     downstream: dict[str, None] = field(default_factory=dict)
@@ -153,6 +169,11 @@ class XComArgNode:
 
     task: TaskNode
     key: str = RETURN_KEY
+
+    def template(self) -> str:
+        """``str(xcomarg)``: the Jinja expression Airflow renders it to (no dependency)."""
+        dag_id = self.task.dag.dag_id if self.task.dag is not None else None
+        return f"{{{{ task_instance.xcom_pull(task_ids='{self.task.task_id}', dag_id='{dag_id}', key='{self.key}') }}}}"
 
 
 @dataclass(eq=False)
@@ -175,7 +196,6 @@ class FunctionValue:
     kwargs: dict[str, Any] = field(default_factory=dict)  # decorator (and .override) arguments
     kwarg_nodes: dict[str, ast.expr | None] = field(default_factory=dict)
     kwarg_lines: dict[str, int] = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)
     decorators: list[ast.expr] = field(default_factory=list)  # the decorators that make it task/group/dag
     top_level: bool = True
     origin: FunctionValue | None = None  # the undecorated original (for .override copies)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
+import os.path
 import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from studio.codegen.importer.objects import Timezone
+from studio.codegen.importer.objects import SourceFile, Timezone
 from studio.core.values import DateTime
 
 MAX_ITEMS = 100_000  # longest list/range/string the importer builds
@@ -173,6 +174,26 @@ def _text(fn: Callable[..., str]) -> Callable[..., str]:
     return call
 
 
+def _path(value: Any) -> Any:
+    if isinstance(value, SourceFile):
+        return value
+    raise NotConstant
+
+
+def _basename(value: Any) -> str:
+    if isinstance(value, SourceFile):
+        return value.name
+    if isinstance(value, str):
+        return os.path.basename(value)
+    raise NotConstant
+
+
+def _splitext(value: Any) -> tuple[str, str]:
+    if isinstance(value, str):
+        return os.path.splitext(value)
+    raise NotConstant
+
+
 def known_function(path: str, source: str) -> Callable[..., Any] | None:
     """The evaluator for an imported function path, or None."""
     if path in ("pendulum.timezone", "pendulum.Timezone", "zoneinfo.ZoneInfo", "pytz.timezone"):
@@ -188,6 +209,9 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "textwrap.dedent": _text(textwrap.dedent),
     "textwrap.indent": _text(textwrap.indent),
     "inspect.cleandoc": _text(inspect.cleandoc),
+    "pathlib.Path": _path,
+    "os.path.basename": _basename,
+    "os.path.splitext": _splitext,
 }
 
 # Calls whose value changes from one parse to the next: kept as code, with a warning.
@@ -240,6 +264,11 @@ _LIST_READ = {"index", "count", "copy"}
 _LIST_WRITE = {"append", "extend", "insert", "pop", "remove", "reverse"}
 _DICT_READ = {"get", "items", "keys", "values", "copy"}
 _DICT_WRITE = {"update", "setdefault", "pop"}
+
+
+def mutates(obj: Any, name: str) -> bool:
+    """Whether ``obj.name(...)`` changes a list or dict in place (``append``, ``update``...)."""
+    return (isinstance(obj, list) and name in _LIST_WRITE) or (isinstance(obj, dict) and name in _DICT_WRITE)
 
 
 def has_method(obj: Any, name: str) -> bool:

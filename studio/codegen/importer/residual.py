@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import re
 from typing import Any
 
 from studio.codegen.importer.objects import FunctionValue, Opaque, Symbol, Timezone
@@ -51,6 +52,9 @@ def literal_node(value: Any, depth: int = 0) -> ast.expr | None:
     if isinstance(value, _dt.timedelta):
         return None
     return None
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class _Substitute(ast.NodeTransformer):
@@ -106,14 +110,34 @@ def _arg_names(args: ast.arguments) -> set[str]:
     return names
 
 
-def residual_source(node: ast.expr, scope: Scope, source_text: str) -> tuple[str, list[str]]:
+def split_lines(text: str) -> list[str]:
+    """The lines of a source text as ``ast`` numbers them (only \\n, \\r\\n and \\r end a line)."""
+    return _LINE_END.split(text)
+
+
+def source_of(lines: list[str], node: ast.AST, padded: bool = False) -> str | None:
+    """``ast.get_source_segment`` over pre-split lines (offsets are UTF-8 byte offsets, as in ``ast``)."""
+    end_line, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+    if end_line is None or end_col is None:
+        return None
+    first, last = node.lineno - 1, end_line - 1  # type: ignore[attr-defined]
+    start = lines[first].encode()
+    col = node.col_offset  # type: ignore[attr-defined]
+    if first == last:
+        return start[col:end_col].decode(errors="replace")
+    head = (" " * len(start[:col].decode(errors="replace")) if padded else "") + start[col:].decode(errors="replace")
+    tail = lines[last].encode()[:end_col].decode(errors="replace")
+    return "\n".join([head, *lines[first + 1 : last], tail])
+
+
+def residual_source(node: ast.expr, scope: Scope, lines: list[str]) -> tuple[str, list[str]]:
     """(source of ``node`` valid at module level, names that could not be made so)."""
     import copy
 
     sub = _Substitute(scope)
     new = sub.visit(copy.deepcopy(node))
     if not sub.changed:
-        segment = ast.get_source_segment(source_text, node)
+        segment = source_of(lines, node)
         if segment is not None:
             return _one_line_safe(segment, node), sub.unresolved
     return ast.unparse(new), sub.unresolved

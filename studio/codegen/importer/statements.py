@@ -74,9 +74,9 @@ class Statements:
         if isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant):
                 return  # a docstring or a bare literal
-            before = self.events
+            before = (self.events, self.mutations)
             value = self.ev(stmt.value)
-            if self.events == before and not contains_structure(value):
+            if (self.events, self.mutations) == before and not contains_structure(value):
                 raise Unsupported("a statement that does not change the DAG", stmt.lineno)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             self.exec_assign(stmt)

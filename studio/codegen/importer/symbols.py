@@ -96,6 +96,7 @@ _ROLE_BY_NAME = {
     "BaseOperator": "BaseOperator",
     "BaseSensorOperator": "BaseOperator",
     "Variable": "Variable",
+    "asset": "asset",
 }
 _TASK_MODULES = ("airflow.decorators", "airflow.sdk", "airflow.sdk.definitions.decorators", "airflow")
 
@@ -128,6 +129,8 @@ def role_of(value: Any) -> str | None:
         if path.startswith(prefix):
             return "task." + path[len(prefix) :]
     module, name = split_path(path)
+    if module.endswith(".asset"):
+        return "asset"
     if module.endswith(".TriggerRule"):
         return "TriggerRule." + name
     return _ROLE_BY_NAME.get(name)
