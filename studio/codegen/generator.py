@@ -38,13 +38,13 @@ from studio.codegen.names import (
     module_bindings,
     used_names,
 )
-from studio.codegen.order import emission_order, referenced_tasks, topological
+from studio.codegen.order import emission_order, topological
 from studio.codegen.pyexpr import CodegenError, dict_node, dotted_name, kwargs_items, string_literal
 from studio.codegen.pysource import ImportStmt, format_imports, split_module
 from studio.codegen.tasks import TaskflowPlan, classic_node, decorator_node, plan_taskflow, taskflow_node
 from studio.core.catalog import DAG_FIELDS
 from studio.core.diagnostics import StudioError, error
-from studio.core.model import Dag, Task, TaskGroup, xcom_upstreams
+from studio.core.model import Dag, Task, TaskGroup, referenced_tasks, xcom_upstreams
 from studio.core.values import CodeExpr, XComRef
 
 __all__ = ["GENERATED_MARKER", "TARGETS", "generate_dag"]

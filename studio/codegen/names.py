@@ -17,10 +17,9 @@ import ast
 import builtins
 import keyword
 import unicodedata
-from typing import Any
 
 from studio.codegen.pysource import ImportStmt
-from studio.core.model import Dag
+from studio.core.model import Dag, dag_leaves
 from studio.core.values import CodeExpr
 
 __all__ = [
@@ -123,25 +122,13 @@ def code_expr_names(dag: Dag) -> set[str]:
     """Names the DAG's code expressions read: a task variable must not hide one of them."""
     names: set[str] = set()
 
-    def visit(value: Any) -> None:
+    for value in dag_leaves(dag):
         if isinstance(value, CodeExpr):
             try:
                 tree = ast.parse(f"({value.source}\n)", mode="eval")
             except SyntaxError:
-                return  # reported when the value is written
+                continue  # reported when the value is written
             names.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-        elif isinstance(value, dict):
-            for v in value.values():
-                visit(v)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                visit(v)
-
-    visit(dag.args)
-    for group in dag.groups:
-        visit(group.args)
-    for task in dag.tasks:
-        visit([task.args, task.expand, task.expand_kwargs])
     return names
 
 

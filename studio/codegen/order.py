@@ -12,9 +12,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
-from studio.core.model import Dag, Task, TaskGroup, iter_xcom_refs
+from studio.core.model import Dag, Task, TaskGroup
 
-__all__ = ["emission_order", "referenced_tasks", "topological"]
+__all__ = ["emission_order", "topological"]
 
 
 def topological(nodes: list[str], upstream: dict[str, Iterable[str]]) -> tuple[list[str], list[str]]:
@@ -41,20 +41,6 @@ def topological(nodes: list[str], upstream: dict[str, Iterable[str]]) -> tuple[l
                 heapq.heappush(ready, rank[down])
     placed = set(out)
     return out, [n for n in nodes if n not in placed]
-
-
-def referenced_tasks(task: Task) -> list[str]:
-    """Ids of the tasks whose XCom ``task``'s arguments use (anywhere, not only in templated fields)."""
-    values = [*task.args.values()]
-    if task.expand:
-        values.extend(task.expand.values())
-    if task.expand_kwargs is not None:
-        values.append(task.expand_kwargs)
-    seen: dict[str, None] = {}
-    for value in values:
-        for ref in iter_xcom_refs(value):
-            seen.setdefault(ref.task_id, None)
-    return list(seen)
 
 
 Entry = Task | TaskGroup

@@ -198,6 +198,32 @@ class Project:
         return next((d for d in self.dags if d.dag_id == dag_id), None)
 
 
+def iter_leaves(value: Any) -> Iterator[Any]:
+    """Every non-container value inside a (nested) model value; a Param's default and schema included."""
+    from studio.core.values import ParamValue
+
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from iter_leaves(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from iter_leaves(v)
+    elif isinstance(value, ParamValue):
+        yield from iter_leaves(value.default)
+        yield from iter_leaves(value.schema)
+    else:
+        yield value
+
+
+def dag_leaves(dag: Dag) -> Iterator[Any]:
+    """Every leaf value of a DAG's, its groups' and its tasks' arguments."""
+    yield from iter_leaves(dag.args)
+    for group in dag.groups:
+        yield from iter_leaves(group.args)
+    for task in dag.tasks:
+        yield from iter_leaves([task.args, task.expand, task.expand_kwargs])
+
+
 def iter_xcom_refs(value: Any) -> Iterator[Any]:
     """Every ``XComRef`` inside a (nested) model value."""
     from studio.core.values import XComRef
@@ -212,15 +238,16 @@ def iter_xcom_refs(value: Any) -> Iterator[Any]:
             yield from iter_xcom_refs(v)
 
 
-def xcom_upstreams(task: Task) -> list[str]:
-    """Task ids Airflow makes upstream of ``task`` by itself, because their XCom is passed to it.
+def referenced_tasks(task: Task, templated_only: bool = False) -> list[str]:
+    """Ids of the tasks whose XCom ``task`` uses, in order of first appearance, without duplicates.
 
-    That is: XCom references in templated arguments (for TaskFlow: the call's ``op_args``/``op_kwargs``),
-    in ``.expand()``/``.expand_kwargs()``, and in any argument of a custom operator (whose template
-    fields DAG Studio cannot know). In order of first appearance, without duplicates.
+    With ``templated_only``, only the references Airflow turns into dependencies by itself: those in
+    templated arguments (for TaskFlow: the call's ``op_args``/``op_kwargs``), in ``.expand()`` /
+    ``.expand_kwargs()``, and in any argument of a custom operator (whose template fields DAG Studio
+    cannot know).
     """
     spec = task.spec
-    if spec is None or spec.kind == "custom":
+    if not templated_only or spec is None or spec.kind == "custom":
         names = list(task.args)
     else:
         names = [n for n in spec.templated_fields if n in task.args]
@@ -229,8 +256,9 @@ def xcom_upstreams(task: Task) -> list[str]:
         values.extend(task.expand.values())
     if task.expand_kwargs is not None:
         values.append(task.expand_kwargs)
-    seen: dict[str, None] = {}
-    for value in values:
-        for ref in iter_xcom_refs(value):
-            seen.setdefault(ref.task_id, None)
-    return list(seen)
+    return list(dict.fromkeys(ref.task_id for value in values for ref in iter_xcom_refs(value)))
+
+
+def xcom_upstreams(task: Task) -> list[str]:
+    """Task ids Airflow makes upstream of ``task`` by itself, because their XCom is passed to it."""
+    return referenced_tasks(task, templated_only=True)

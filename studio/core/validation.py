@@ -14,7 +14,7 @@ import graphlib
 from collections import Counter
 
 from studio.core.diagnostics import Diagnostic
-from studio.core.model import Dag, Project, Task, iter_xcom_refs, xcom_upstreams
+from studio.core.model import Dag, Project, referenced_tasks, xcom_upstreams
 from studio.core.validation_args import check_dag_args, check_module_code, check_tasks
 from studio.core.validation_context import ModuleInfo, Reporter, dag_values, key_problem
 from studio.core.validation_schedule import check_schedule, check_timezones
@@ -201,7 +201,7 @@ def _check_edges(r: Reporter) -> dict[tuple[str, str], str]:
         seen.add(edge.key)
         graph.setdefault(edge.key, key)
     for task in dag.tasks:
-        for ref in _task_xcom_refs(task):
+        for ref in referenced_tasks(task):
             if ref not in ids:
                 r.error(
                     f"task:{task.task_id}",
@@ -221,11 +221,6 @@ def _check_edges(r: Reporter) -> dict[tuple[str, str], str]:
                 )
                 graph.setdefault((up, task.task_id), f"task:{task.task_id}")
     return graph
-
-
-def _task_xcom_refs(task: Task) -> list[str]:
-    values = [*task.args.values(), *(task.expand or {}).values(), task.expand_kwargs]
-    return list(dict.fromkeys(ref.task_id for v in values for ref in iter_xcom_refs(v)))
 
 
 def _check_cycles(r: Reporter, edges: dict[tuple[str, str], str]) -> None:

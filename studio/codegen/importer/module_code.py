@@ -17,8 +17,8 @@ from typing import Any
 
 from studio.codegen.importer.objects import DagNode
 from studio.codegen.pysource import ImportStmt, join_module, parse_imports
-from studio.core.model import Dag
-from studio.core.values import CallableRef, CodeExpr, ParamValue
+from studio.core.model import Dag, dag_leaves
+from studio.core.values import CallableRef, CodeExpr
 
 _WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
@@ -92,28 +92,11 @@ def model_code_names(dag: Dag) -> set[str]:
     """Names used by the code expressions, callables, tail code and unparsed code of a model DAG."""
     names: set[str] = set()
 
-    def visit(value: Any) -> None:
+    for value in dag_leaves(dag):
         if isinstance(value, CodeExpr):
             names.update(names_in_source(value.source))
         elif isinstance(value, CallableRef):
             names.add(value.name)
-        elif isinstance(value, ParamValue):
-            visit(value.default)
-            visit(value.schema)
-        elif isinstance(value, dict):
-            for v in value.values():
-                visit(v)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                visit(v)
-
-    visit(dag.args)
-    for group in dag.groups:
-        visit(group.args)
-    for task in dag.tasks:
-        visit(task.args)
-        visit(task.expand)
-        visit(task.expand_kwargs)
     for text in [dag.tail_code, *dag.unparsed]:
         names.update(names_in_source(text))
     return names
