@@ -263,3 +263,17 @@ def test_nul_byte_in_module_code_is_located() -> None:
     dag = Dag("nul", tasks=[py("a")], module_code="def work():\n    return 1\n\x00\n")
     d = find(validate_dag(dag), "null bytes")
     assert (d.line, d.severity) == (3, "error")
+
+
+def test_secret_written_as_literal_is_a_warning():
+    from studio.core.model import Dag, Task
+    from studio.core.validation import validate_dag
+
+    def messages(env):
+        task = Task("run", "DockerOperator", {"image": "alpine", "private_environment": env})
+        return [d for d in validate_dag(Dag("d", tasks=[task])) if "secret" in d.message]
+
+    (diag,) = messages({"TOKEN": "s3cr3t"})
+    assert diag.severity == "warning"
+    assert "private_environment" in diag.message
+    assert messages({"TOKEN": "{{ var.value.token }}"}) == []

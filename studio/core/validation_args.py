@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from studio.core.catalog import BASE_FIELD_MAP, DAG_FIELD_MAP, SPECS, get_spec, task_field
-from studio.core.model import Dag, Task
+from studio.core.model import Dag, Task, iter_leaves
 from studio.core.specs import FieldSpec, OperatorSpec, check_type
 from studio.core.trigger_rules import RENAMED, TRIGGER_RULES, is_trigger_rule
 from studio.core.validation_context import ModuleInfo, Reporter, walk_values
@@ -111,6 +111,18 @@ def _check_value(
     problem = trigger_rule_problem(value) if name == "trigger_rule" else check_type(spec, value) if spec else None
     if problem:
         r.error(key, f"{label or name}: {problem}", task_id=task_id)
+    elif spec is not None and spec.secret and _has_literal_text(value):
+        r.warning(
+            key,
+            f"{label or name}: a secret written as a literal ends up in the generated code; use a template such as "
+            "'{{ var.value.my_secret }}' or '{{ conn.my_conn.password }}' instead",
+            task_id=task_id,
+        )
+
+
+def _has_literal_text(value: Any) -> bool:
+    """True when a (nested) value holds plain text that is not a Jinja template."""
+    return any(isinstance(v, str) and v and "{{" not in v for v in iter_leaves(value))
 
 
 # --- DAG arguments and default_args ----------------------------------------------------------------
