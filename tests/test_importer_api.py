@@ -10,6 +10,7 @@ import pytest
 from studio.codegen.importer import ImportResult, import_file, import_source
 from studio.core.diagnostics import StudioError
 from studio.core.values import CallableRef, CodeExpr, DateTime, ParamValue
+from tests.conftest import real_warnings
 
 
 def load(code: str, file: str = "dags/example.py") -> ImportResult:
@@ -170,7 +171,8 @@ def test_schedule_interval_becomes_schedule_and_dates_keep_their_zone():
         )
         """
     )
-    assert diagnostics == []
+    assert real_warnings(diagnostics) == []
+    assert dag.args["catchup"] is True  # Airflow 2's default, made explicit (an Airflow 2 file)
     assert dag.args["schedule"] == dt.timedelta(minutes=90)
     assert dag.args["start_date"] == DateTime(dt.datetime(2024, 3, 1, 6), "Europe/Amsterdam")
     assert dag.args["end_date"] == DateTime(dt.datetime(2025, 1, 1), "America/New_York")
@@ -193,7 +195,7 @@ def test_days_ago_is_kept_as_code_with_a_warning_and_its_import():
         """
     )
     assert dag.args["start_date"] == CodeExpr("days_ago(2)")
-    assert [(d.line, "days_ago" in d.message) for d in diagnostics] == [(5, True)]
+    assert [(d.line, "days_ago" in d.message) for d in real_warnings(diagnostics)] == [(5, True)]
     assert "from airflow.utils.dates import days_ago" in dag.module_code
 
 
@@ -248,7 +250,7 @@ def test_operator_classes_resolve_through_imports_and_old_aliases():
             Mine(task_id="mine", anything=[1, 2])
         """
     )
-    assert diagnostics == []
+    assert real_warnings(diagnostics) == []
     got = [(t.task_id, t.operator, t.class_path) for t in dag.tasks]
     assert got == [
         ("dummy", "EmptyOperator", None),
@@ -283,3 +285,28 @@ def test_several_dags_per_file_and_loops_that_create_dags():
         ("loop_x", ["t_x"]),
         ("loop_y", ["t_y"]),
     ]
+
+
+def test_airflow2_files_keep_their_daily_schedule_and_catchup():
+    source = """
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.bash import BashOperator
+
+        with DAG("legacy", start_date=datetime(2024, 1, 1)) as dag:
+            BashOperator(task_id="t", bash_command="true")
+        """
+    dag, diagnostics = only_dag(source)
+    assert dag.args["schedule"] == dt.timedelta(days=1)
+    assert dag.args["catchup"] is True
+    assert sorted((d.line, d.severity) for d in diagnostics) == [(6, "warning"), (6, "warning")]
+    assert all("Airflow 2" in d.message for d in diagnostics)
+    # What the file sets itself is kept; an Airflow 3 file gets Airflow 3's defaults (nothing added).
+    explicit, _ = only_dag(source.replace("datetime(2024, 1, 1))", "datetime(2024, 1, 1), catchup=False)"))
+    assert explicit.args["catchup"] is False
+    modern, notes = only_dag(
+        source.replace("from airflow import DAG", "from airflow.sdk import DAG").replace(
+            "airflow.operators.bash", "airflow.providers.standard.operators.bash"
+        )
+    )
+    assert "catchup" not in modern.args and "schedule" not in modern.args and notes == []

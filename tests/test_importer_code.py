@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 
 from studio.codegen.importer import import_source
 from studio.codegen.pysource import canonical_module_code
 from studio.core.values import CallableRef, CodeExpr
+from tests.conftest import real_warnings
 
 
 def load_one(code: str, file: str = "dag.py"):
@@ -162,8 +164,8 @@ def test_tail_code_and_attributes_set_after_the_dag():
             dag.test()
         """
     )
-    assert diagnostics == []
-    assert dag.args == {"doc_md": "docs"}
+    assert real_warnings(diagnostics) == []
+    assert dag.args == {"doc_md": "docs", "schedule": dt.timedelta(days=1), "catchup": True}
     assert dag.tasks[0].args == {"retries": 3}
     assert dag.tail_code == '# Run it locally.\nif __name__ == "__main__":\n    dag.test()\n'
     assert dag.module_code == ""
@@ -195,7 +197,7 @@ def test_what_cannot_be_represented_is_kept_with_a_warning_and_its_line():
         "unused = random.choice([1, 2])",
     ]
     assert dag.task("end").args == {"retries": CodeExpr("start")}
-    lines = sorted(d.line for d in diagnostics)
+    lines = sorted(d.line for d in real_warnings(diagnostics))
     assert lines == [8, 10, 12, 13, 14, 14]
     assert all(d.file == "dag.py" and d.severity == "warning" for d in diagnostics)
     assert "import random" in dag.module_code

@@ -42,7 +42,7 @@ from studio.codegen.order import emission_order, topological
 from studio.codegen.pyexpr import CodegenError, dict_node, dotted_name, kwargs_items, string_literal
 from studio.codegen.pysource import ImportStmt, format_imports, split_module
 from studio.codegen.tasks import TaskflowPlan, classic_node, decorator_node, plan_taskflow, taskflow_node
-from studio.core.catalog import DAG_FIELDS
+from studio.core.catalog import AIRFLOW3_DAG_DEFAULTS, DAG_FIELDS
 from studio.core.diagnostics import StudioError, error
 from studio.core.model import Dag, Task, TaskGroup, referenced_tasks, xcom_upstreams
 from studio.core.values import CodeExpr, XComRef
@@ -371,6 +371,8 @@ class _Generator:
 
     def _dag_header(self) -> str:
         args: dict[str, Any] = {k: v for k, v in self.dag.args.items() if k != "dag_id"}
+        if self.target == "airflow2":  # Airflow 2's defaults differ (daily, catchup): write the model's
+            args = {**AIRFLOW3_DAG_DEFAULTS, **args}
         if self.default_args_var is not None:
             args["default_args"] = CodeExpr(self.default_args_var)
         items = [("dag_id=", Atom(string_literal(self.dag.dag_id, multiline=False)))]

@@ -108,6 +108,9 @@ DAG_FIELDS: tuple[F, ...] = (
     F("access_control", "dict", "Airflow roles and their permissions on this DAG.", default=None),
 )
 
+# Airflow 3's defaults for DAG arguments whose Airflow 2 default differed; what the model means when unset.
+AIRFLOW3_DAG_DEFAULTS: dict[str, object] = {"schedule": None, "catchup": False}
+
 _PY3 = P("airflow.providers.standard.operators.python", "")
 _PY2 = P("airflow.operators.python", "")
 

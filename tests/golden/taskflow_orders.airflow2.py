@@ -56,6 +56,7 @@ with DAG(
     description="TaskFlow orders: shared functions, branching, a sensor and dynamic mapping.",
     schedule=None,
     start_date=pendulum.datetime(2024, 6, 1, 6, tz="Europe/Amsterdam"),
+    catchup=False,
     params={
         "multiplier": Param(2, type="integer", minimum=1, description="Factor per order"),
         "region": Param("eu", type="string", enum=["eu", "us"]),

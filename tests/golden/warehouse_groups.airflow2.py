@@ -12,6 +12,7 @@ with DAG(
     dag_id="warehouse_groups",
     schedule="@daily",
     start_date=pendulum.datetime(2024, 3, 1),
+    catchup=False,
     tags=["groups"],
 ) as dag:
     start = EmptyOperator(task_id="start")

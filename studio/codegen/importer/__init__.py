@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.codegen.importer.flavour import apply_airflow2_defaults, is_airflow2_file
 from studio.codegen.importer.interpreter import Interpreter
 from studio.core.diagnostics import Diagnostic, StudioError, error, warning
 from studio.core.model import Dag
@@ -46,6 +47,9 @@ def import_source(source: str, file: str) -> ImportResult:
     except RecursionError:
         raise StudioError(error("the file is nested too deeply to read", file, None)) from None
     diagnostics = interp.diagnostics
+    if is_airflow2_file(tree):
+        for dag in dags:
+            diagnostics.extend(apply_airflow2_defaults(dag, file))
     if not dags:
         diagnostics.append(warning("no DAG found in this file", file, None))
     return ImportResult(dags, diagnostics)
