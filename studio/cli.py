@@ -6,6 +6,9 @@
     dagstudio validate PATH
     dagstudio export PATH -o DIR [--target airflow3|airflow2]
     dagstudio import FILE.py -o PROJECT_DIR
+    dagstudio run PATH [--dag ID] [--conf JSON] [--logical-date ISO] [--json]
+    dagstudio runs PATH --json
+    dagstudio logs PATH DAG RUN TASK [--try N]
 
 Exit codes: 0 success, 2 bad input (``error: FILE:LINE: message`` lines on stderr, nothing written),
 1 an internal error (the traceback only with ``--debug``). The work itself lives in ``studio.workspace``;
@@ -30,10 +33,21 @@ from studio.core.diagnostics import Diagnostic, StudioError, has_errors
 if TYPE_CHECKING:
     from studio.workspace import Loaded
 
-COMMANDS = ("gui", "inspect", "validate", "export", "import")
+COMMANDS = ("gui", "inspect", "validate", "export", "import", "run", "runs", "logs")
 VIEWS = ("design", "graph", "grid", "gantt", "logs")
 TARGETS = ("airflow3", "airflow2")
-_VALUE_OPTIONS = {"--home", "--view", "--screenshot", "-o", "--output", "--target"}
+_VALUE_OPTIONS = {
+    "--home",
+    "--view",
+    "--screenshot",
+    "-o",
+    "--output",
+    "--target",
+    "--dag",
+    "--conf",
+    "--logical-date",
+    "--try",
+}
 
 
 # --- arguments ------------------------------------------------------------------------------------
@@ -83,6 +97,27 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, metavar="FILE.py")
     imp.add_argument("-o", "--output", type=Path, required=True, metavar="PROJECT_DIR", help="project folder")
     imp.set_defaults(handler=cmd_import)
+
+    run = sub.add_parser("run", parents=[common], help="run one DAG of PATH locally, to its end")
+    run.add_argument("path", type=Path, metavar="PATH")
+    run.add_argument("--dag", metavar="ID", help="the DAG to run (needed when PATH has several)")
+    run.add_argument("--conf", metavar="JSON", help="run configuration (overrides params), a JSON object")
+    run.add_argument("--logical-date", metavar="ISO", help="the run's logical date (default: now, UTC)")
+    run.add_argument("--json", action="store_true", help="print the run as JSON at the end")
+    run.set_defaults(handler=cmd_run)
+
+    runs = sub.add_parser("runs", parents=[common], help="the runs of PATH's DAGs, newest first")
+    runs.add_argument("path", type=Path, metavar="PATH")
+    runs.add_argument("--json", action="store_true", help='print {"runs": [...]}')
+    runs.set_defaults(handler=cmd_runs)
+
+    logs = sub.add_parser("logs", parents=[common], help="the log of one try of a task instance")
+    logs.add_argument("path", type=Path, metavar="PATH")
+    logs.add_argument("dag", metavar="DAG")
+    logs.add_argument("run_id", metavar="RUN")
+    logs.add_argument("task", metavar="TASK", help="task_id, or task_id[i] for a mapped task instance")
+    logs.add_argument("--try", dest="try_number", type=int, metavar="N", help="the try (default: the latest)")
+    logs.set_defaults(handler=cmd_logs)
     return parser
 
 
@@ -154,6 +189,88 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"imported {_count(len(outcome.dag_ids), 'DAG')} ({ids}) into {workspace.display_path(args.output)}")
     for file in outcome.files:
         print(f"wrote {workspace.display_path(file)}")
+    return 0
+
+
+def _home(args: argparse.Namespace) -> Path:
+    from studio import workspace
+
+    return workspace.resolve_home(getattr(args, "home", None))
+
+
+def _parse_conf(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StudioError(Diagnostic("error", f"--conf is not valid JSON: {exc.msg} (column {exc.colno})")) from None
+    if not isinstance(conf, dict):
+        raise StudioError(Diagnostic("error", "--conf must be a JSON object, e.g. '{\"key\": 1}'"))
+    return conf
+
+
+def _parse_date(text: str | None) -> Any:
+    if not text:
+        return None
+    import datetime as dt
+
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise StudioError(
+            Diagnostic("error", f"--logical-date {text!r} is not an ISO date such as 2024-01-01T00:00:00+00:00")
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from studio.workspace import runs
+
+    conf, logical_date = _parse_conf(args.conf), _parse_date(args.logical_date)
+
+    def show(change: Any) -> None:
+        if change.new is not None:
+            print(
+                f"{change.key:<40} {change.new:<18} try {change.try_number}",
+                file=sys.stderr if args.json else sys.stdout,
+                flush=True,
+            )
+
+    result = runs.run(
+        args.path, home=_home(args), dag_id=args.dag, conf=conf, logical_date=logical_date, on_change=show
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"\nrun {result['run_id']} of {result['dag_id']}: {result['state']}")
+        width = max((len(k) for k in result["tasks"]), default=4)
+        for key, ti in result["tasks"].items():
+            print(f"  {key:<{width}}  {ti['state'] or 'no status':<18} try {ti['try_number']}")
+    return 0 if result["state"] == "success" else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from studio.workspace import runs
+
+    found = runs.runs(args.path, home=_home(args))
+    if args.json:
+        print(json.dumps({"runs": found}, indent=2))
+        return 0
+    for item in found:
+        states = [ti["state"] or "none" for ti in item["tasks"].values()]
+        summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+        print(f"{item['dag_id']:<30} {item['run_id']:<45} {item['state']:<8} {summary}")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from studio.workspace import runs
+
+    text = runs.log_text(
+        home=_home(args), dag_id=args.dag, run_id=args.run_id, task=args.task, try_number=args.try_number
+    )
+    sys.stdout.write(text)
     return 0
 
 

@@ -37,6 +37,7 @@ from studio.core.serialization import (
     read_project,
 )
 from studio.core.validation import validate_project
+from studio.store.paths import resolve_home  # noqa: F401  (re-exported: the CLI asks the workspace)
 
 Kind = Literal["project", "dag_json", "py_file", "py_folder"]
 IGNORE_FILE = ".airflowignore"
@@ -388,13 +389,3 @@ def _commit(files: dict[Path, str | None], shown: str) -> list[Path]:
         if text is None:
             target.unlink(missing_ok=True)
     return [target for _, target in staged]
-
-
-def resolve_home(explicit: str | Path | None = None) -> Path:
-    """Where the store and logs live: ``--home``, else ``$DAGSTUDIO_HOME``, else the user data folder."""
-    chosen = explicit or os.environ.get("DAGSTUDIO_HOME")
-    if chosen:
-        return Path(chosen).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("dagstudio", appauthor=False))

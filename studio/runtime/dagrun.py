@@ -1,0 +1,389 @@
+"""The DagRun state machine: Airflow 3.3's scheduling of one run, event-driven and pure.
+
+Input: a DAG description (docs/ENGINE.md) and events — ``start()``, ``on_started``, ``on_finished``
+(a try's result), ``due(now)`` (timers: retries, reschedules, ``dagrun_timeout``), ``cancel()``.
+Output: ``Launch`` orders (ordered by ``priority_weight``, limited by ``max_active_tasks``), keys of
+TIs to stop (``stops()``), and the drained list of state changes (``changes()``) for the store.
+A TI that finishes re-evaluates only the tasks that depend on it (direct downstream tasks, tasks that
+have it as an indirect setup, teardowns that have it in scope) with ``dagrun_deps.decide``.
+No processes, no store, no clock reads except through the injected ``clock``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from studio.core import states as S
+from studio.runtime import trigger_rules as tr
+from studio.runtime.dagrun_deps import decide, literal_map_length, map_length
+from studio.runtime.dagrun_graph import TaskGraph
+from studio.runtime.dagrun_state import Launch, StateChange, TaskInstance
+from studio.runtime.retries import is_eligible_to_retry, retry_delay
+
+ACTIVE = frozenset({S.QUEUED, S.RUNNING})
+
+
+class DagRunMachine:
+    """One DAG run. ``clock()`` returns an aware ``datetime``; ``run_conf`` is kept for the caller."""
+
+    def __init__(
+        self,
+        description: dict[str, Any],
+        *,
+        clock: Callable[[], datetime],
+        run_conf: dict[str, Any] | None = None,
+        logical_date: datetime | None = None,
+    ) -> None:
+        self.description = description
+        self.dag_id: str = description["dag_id"]
+        self.run_conf = dict(run_conf or {})
+        self.logical_date = logical_date
+        self.graph = TaskGraph(description)
+        self._clock = clock
+        self._max_active = int(description.get("max_active_tasks") or 16)
+        timeout = description.get("dagrun_timeout")
+        self._timeout = timedelta(seconds=float(timeout)) if timeout else None
+        self._fail_fast = bool(description.get("fail_fast"))
+        self.state: str = S.RUN_QUEUED
+        self.start_date: datetime | None = None
+        self.end_date: datetime | None = None
+        self._tis: dict[str, TaskInstance] = {}
+        self._task_tis: dict[str, list[str]] = {}
+        for tid in self.graph.order:
+            task = self.graph.tasks[tid]
+            max_tries = int(task.get("retries") or 0)
+            # Like Airflow's run creation: a task mapped over literals only is expanded at once.
+            count = literal_map_length(task)
+            indexes = range(count) if count else (-1,)
+            tis = [TaskInstance(tid, map_index=i, max_tries=max_tries) for i in indexes]
+            self._tis.update((ti.key, ti) for ti in tis)
+            self._task_tis[tid] = [ti.key for ti in tis]
+        self._unfinished = len(self._tis)
+        self._map_lengths: dict[str, int] = {}
+        self._skip_marks: dict[str, set[str]] = {}
+        self._ready: list[tuple[int, int, int, str]] = []
+        self._active: set[str] = set()
+        self._waiting: set[str] = set()
+        self._rescheduled: set[str] = set()
+        self._changes: list[StateChange] = []
+        self._stops: list[str] = []
+        self._watchers = self._build_watchers()
+
+    # ------------------------------------------------------------------ queries
+    def ti(self, key: str) -> TaskInstance:
+        return self._tis[key]
+
+    def tis(self) -> list[TaskInstance]:
+        """Every TI, in the description's order (map indexes in order)."""
+        return [self._tis[k] for tid in self.graph.order for k in self._task_tis[tid]]
+
+    def changes(self) -> list[StateChange]:
+        """The state changes since the last call (drained)."""
+        out, self._changes = self._changes, []
+        return out
+
+    def stops(self) -> list[str]:
+        """Keys of queued/running TIs the executor must stop (fail_fast, dagrun_timeout), drained."""
+        out, self._stops = self._stops, []
+        return out
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest time ``due`` has something to do (a retry, a reschedule, the run timeout)."""
+        if self.state != S.RUN_RUNNING:
+            return None
+        times = [self._tis[k].due for k in self._waiting if self._tis[k].due is not None]
+        if self._timeout is not None and self.start_date is not None:
+            times.append(self.start_date + self._timeout)
+        return min(times, default=None)
+
+    # ------------------------------------------------------------------ events
+    def start(self) -> list[Launch]:
+        """Start the run: evaluate every task once and return the first launches."""
+        if self.state != S.RUN_QUEUED:
+            return []
+        self.state = S.RUN_RUNNING
+        self.start_date = self._clock()
+        for tid in self.graph.order:
+            self._evaluate(tid)
+        self._update_run_state()
+        return self._launch()
+
+    def on_started(self, key: str, now: datetime | None = None) -> None:
+        """The worker of ``key`` started: queued → running."""
+        ti = self._tis.get(key)
+        if ti is None or ti.state != S.QUEUED:
+            return
+        start = now or self._clock()
+        fields: dict[str, Any] = {}
+        if key not in self._rescheduled:  # a rescheduled sensor keeps the start of its first poke
+            ti.start_date = start
+            fields["start_date"] = start
+        self._set(ti, S.RUNNING, **fields)
+
+    def on_finished(
+        self, key: str, result: dict[str, Any] | None, exit_code: int | None = None, timed_out: bool = False
+    ) -> list[Launch]:
+        """A try ended. ``result`` is the worker's result (None if it died without one)."""
+        ti = self._tis.get(key)
+        if ti is None or ti.state not in ACTIVE or self.state != S.RUN_RUNNING:
+            return []
+        self._active.discard(key)
+        now = self._clock()
+        ti.end_date = now
+        task = self.graph.tasks[ti.task_id]
+        state = (result or {}).get("state") if not timed_out else None
+        if state == S.SUCCESS:
+            self._succeed(ti, result or {})
+        elif state == S.SKIPPED:
+            self._finish(ti, S.SKIPPED, end_date=now)
+        elif state == S.UP_FOR_RESCHEDULE and result and result.get("reschedule_at"):
+            ti.due = _parse_time(result["reschedule_at"])
+            self._waiting.add(key)
+            self._rescheduled.add(key)
+            self._set(ti, S.UP_FOR_RESCHEDULE, end_date=now, due=ti.due)
+        else:
+            ti.error = _failure_reason(result, exit_code, timed_out)
+            no_retry = bool(result and result.get("fail_fast"))
+            if not no_retry and is_eligible_to_retry(task, ti.try_number):
+                delay = retry_delay(task, dag_id=self.dag_id, try_number=ti.try_number, logical_date=self.logical_date)
+                ti.due = now + delay
+                self._waiting.add(key)
+                self._set(ti, S.UP_FOR_RETRY, end_date=now, due=ti.due, error=ti.error)
+            else:
+                self._finish(ti, S.FAILED, end_date=now, error=ti.error)
+                if self._fail_fast:
+                    self._stop_remaining(ti)
+        self._update_run_state()
+        return self._launch()
+
+    def due(self, now: datetime | None = None) -> list[Launch]:
+        """Fire the timers whose time has come: retries, reschedules and the run's timeout."""
+        if self.state != S.RUN_RUNNING:
+            return []
+        now = now or self._clock()
+        if self._timeout is not None and self.start_date and now >= self.start_date + self._timeout:
+            self._end_run_early(running_state=S.SKIPPED)
+            return []
+        for key in sorted(self._waiting, key=lambda k: (self._tis[k].due, k)):
+            ti = self._tis[key]
+            if ti.due is not None and ti.due <= now:
+                self._waiting.discard(key)
+                ti.due = None
+                self._schedule(ti)
+        return self._launch()
+
+    def cancel(self) -> list[str]:
+        """Fail the run as Airflow's "mark run failed" does: running TIs → failed, the other
+        unfinished ones → skipped. Returns the keys of the queued/running TIs to stop."""
+        if self.state != S.RUN_RUNNING:
+            return []
+        to_stop = self._end_run_early(running_state=S.FAILED)
+        self._stops = [k for k in self._stops if k not in to_stop]
+        return to_stop
+
+    # ------------------------------------------------------------------ evaluation
+    def _build_watchers(self) -> dict[str, set[str]]:
+        """For each task, the tasks whose trigger rule reads its TIs."""
+        watchers: dict[str, set[str]] = {tid: set(self.graph.downstream[tid]) for tid in self.graph.order}
+        for tid in self.graph.order:
+            for other in self.graph.indirect_setups(tid) | self.graph.teardown_scope(tid):
+                watchers[other].add(tid)
+        return watchers
+
+    def _task_states(self, task_id: str) -> list[str | None]:
+        return [self._tis[k].state for k in self._task_tis[task_id]]
+
+    def _evaluate(self, task_id: str) -> None:
+        """Apply the trigger rule to the task's TIs that have no state yet."""
+        pending = [self._tis[k] for k in self._task_tis[task_id] if self._tis[k].state is None]
+        if not pending or self.state != S.RUN_RUNNING:
+            return
+        task = self.graph.tasks[task_id]
+        decision = decide(self.graph, task_id, self._task_states, self._skip_marks)
+        if decision == tr.WAIT:
+            return
+        if decision == tr.RUN:
+            if task.get("is_mapped") and pending[0].map_index < 0:
+                self._expand(pending[0])
+            else:
+                for ti in pending:
+                    self._schedule(ti)
+            return
+        now = self._clock()
+        for ti in pending:
+            self._finish(ti, decision, start_date=now, end_date=now)
+
+    def _expand(self, ti: TaskInstance) -> None:
+        """Replace a mapped task's unexpanded TI by one TI per map index (none → skipped)."""
+        upstream = self.graph.in_order(self.graph.upstream[ti.task_id])
+        length = map_length(self.graph.tasks[ti.task_id], upstream, self._map_lengths)
+        if length is None:  # an upstream that feeds the map pushed nothing (Airflow: upstream_failed)
+            now = self._clock()
+            ti.error = "cannot expand: the length of the mapped input is unknown"
+            self._finish(ti, S.UPSTREAM_FAILED, start_date=now, end_date=now, error=ti.error)
+            return
+        if length == 0:
+            now = self._clock()
+            self._finish(ti, S.SKIPPED, start_date=now, end_date=now)
+            return
+        self._record(ti, None, expanded_to=length)
+        del self._tis[ti.key]
+        keys = []
+        for index in range(length):
+            mapped = TaskInstance(ti.task_id, map_index=index, max_tries=ti.max_tries)
+            self._tis[mapped.key] = mapped
+            keys.append(mapped.key)
+        self._task_tis[ti.task_id] = keys
+        self._unfinished += length - 1
+        for key in keys:
+            self._schedule(self._tis[key])
+
+    # ------------------------------------------------------------------ transitions
+    def _record(self, ti: TaskInstance, new: str | None, **fields: Any) -> None:
+        self._changes.append(StateChange(ti.key, ti.task_id, ti.map_index, ti.state, new, ti.try_number, fields))
+
+    def _set(self, ti: TaskInstance, new: str, **fields: Any) -> None:
+        self._record(ti, new, **fields)
+        self._unfinished += (ti.state in S.FINISHED) - (new in S.FINISHED)
+        ti.state = new
+
+    def _schedule(self, ti: TaskInstance) -> None:
+        """Ready to run: a new try (try_number + 1) unless it comes back from a reschedule."""
+        if ti.state != S.UP_FOR_RESCHEDULE:
+            ti.try_number += 1
+            self._rescheduled.discard(ti.key)
+        self._set(ti, S.SCHEDULED)
+        task = self.graph.tasks[ti.task_id]
+        weight = int(task.get("priority_weight") or 1)
+        heapq.heappush(self._ready, (-weight, self.graph.position[ti.task_id], ti.map_index, ti.key))
+
+    def _launch(self) -> list[Launch]:
+        launches = []
+        while self._ready and len(self._active) < self._max_active and self.state == S.RUN_RUNNING:
+            key = heapq.heappop(self._ready)[3]
+            ti = self._tis.get(key)
+            if ti is None or ti.state != S.SCHEDULED:
+                continue
+            self._active.add(key)
+            self._set(ti, S.QUEUED)
+            launches.append(Launch(key, ti.task_id, ti.map_index, ti.try_number))
+        return launches
+
+    def _finish(self, ti: TaskInstance, state: str, **fields: Any) -> None:
+        """Put a TI in a finished state and re-evaluate the tasks that read it."""
+        if "end_date" in fields:
+            ti.end_date = fields["end_date"]
+        if "start_date" in fields:
+            ti.start_date = fields["start_date"]
+        ti.due = None
+        self._set(ti, state, **fields)
+        for watcher in self.graph.in_order(self._watchers[ti.task_id]):
+            self._evaluate(watcher)
+
+    def _succeed(self, ti: TaskInstance, result: dict[str, Any]) -> None:
+        if result.get("map_length") is not None:
+            self._map_lengths[ti.task_id] = int(result["map_length"])
+        # Skips first (as the worker's skip_all_except/skip does before the TI is marked success),
+        # so the downstream tasks see them when the success re-evaluates them.
+        skip: list[str] = []
+        if result.get("follow_branches") is not None:
+            skip += self.graph.branch_skips(ti.task_id, result["follow_branches"])
+        if result.get("skip_downstream"):
+            skip += [t for t in result["skip_downstream"] if t in self.graph.tasks]
+        if skip:  # what NotPreviouslySkippedDep reads later (the skipmixin XCom)
+            self._skip_marks[ti.task_id] = set(skip)
+        self._skip_tasks(self.graph.in_order(skip), ti.end_date)
+        self._finish(ti, S.SUCCESS, end_date=ti.end_date)
+
+    def _skip_tasks(self, task_ids: list[str], now: datetime | None) -> None:
+        """Skip what a branch or short circuit names (never a running or finished success/failed
+        TI, as Airflow's ``ti_skip_downstream``); only unexpanded TIs of mapped tasks."""
+        marked = []
+        for tid in task_ids:
+            for key in self._task_tis[tid]:
+                ti = self._tis[key]
+                if ti.map_index >= 0 or ti.state in (S.RUNNING, S.SUCCESS, S.FAILED):
+                    continue
+                self._drop_from_queues(ti)
+                ti.start_date = ti.end_date = now
+                self._set(ti, S.SKIPPED, start_date=now, end_date=now)
+                marked.append(tid)
+        for tid in marked:
+            for watcher in self.graph.in_order(self._watchers[tid]):
+                self._evaluate(watcher)
+
+    def _drop_from_queues(self, ti: TaskInstance) -> None:
+        self._waiting.discard(ti.key)
+        if ti.key in self._active:
+            self._active.discard(ti.key)
+            self._stops.append(ti.key)
+
+    def _stop_remaining(self, failed: TaskInstance) -> None:
+        """The DAG's ``fail_fast``: every other non-teardown TI that is not success/failed ends —
+        running ones failed, the rest skipped (queued and running ones are stopped)."""
+        now = self._clock()
+        for ti in self.tis():
+            if ti is failed or ti.state in (S.SUCCESS, S.FAILED) or self.graph.is_teardown(ti.task_id):
+                continue
+            new = S.FAILED if ti.state == S.RUNNING else S.SKIPPED
+            self._drop_from_queues(ti)
+            ti.end_date = now
+            self._set(ti, new, end_date=now)
+        for ti in self.tis():
+            if self.graph.is_teardown(ti.task_id):
+                self._evaluate(ti.task_id)
+
+    def _end_run_early(self, running_state: str) -> list[str]:
+        """Fail the run now; unfinished TIs end (active ones in ``running_state``, others skipped)."""
+        now = self._clock()
+        to_stop = []
+        for ti in self.tis():
+            if ti.state in S.FINISHED:
+                continue
+            active = ti.key in self._active
+            new = running_state if ti.state in (S.RUNNING, S.UP_FOR_RESCHEDULE) else S.SKIPPED
+            self._drop_from_queues(ti)
+            if active:
+                to_stop.append(ti.key)
+            ti.end_date = now
+            self._set(ti, new, end_date=now)
+        self._ready.clear()
+        self.state = S.RUN_FAILED
+        self.end_date = now
+        return to_stop
+
+    def _update_run_state(self) -> None:
+        """Airflow's ``DagRun.update_state``: done when every TI finished; failed if a leaf failed."""
+        if self.state != S.RUN_RUNNING:
+            return
+        if self._unfinished:
+            ready = any(self._tis.get(entry[3], _NONE).state == S.SCHEDULED for entry in self._ready)
+            if not self._active and not ready and not self._waiting:
+                self.state = S.RUN_FAILED  # deadlock: nothing can run any more
+                self.end_date = self._clock()
+            return
+        leaves = self.graph.leaves()
+        leaf_states = [ti.state for ti in self.tis() if ti.task_id in leaves and ti.state != S.REMOVED]
+        failed = any(state in S.FAILED_STATES for state in leaf_states)
+        self.state = S.RUN_FAILED if failed else S.RUN_SUCCESS
+        self.end_date = self._clock()
+
+
+_NONE = TaskInstance("")  # stands for a TI that was replaced by its map indexes
+
+
+def _parse_time(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _failure_reason(result: dict[str, Any] | None, exit_code: int | None, timed_out: bool) -> str:
+    if timed_out:
+        return "execution_timeout exceeded"
+    if result and result.get("error"):
+        return str(result["error"])
+    if result is None:
+        return f"worker died without a result (exit code {exit_code})"
+    return "task failed"

@@ -1,0 +1,256 @@
+"""The local engine: one DAG run of one DAG file, driven by events from the fork server.
+
+``LocalRun(path, home)`` forks the fork server first (``prepare``: it imports the DAG file and sends
+the DAG descriptions) and only then opens the store, so the fork server — and every worker forked from
+it — never carries SQLAlchemy. ``execute`` then runs the state machine (``dagrun.DagRunMachine``):
+launches go to the fork server, its Started/Finished events go back to the machine, and every state
+change is written to the store (one transaction each) before it is announced to ``on_change``.
+No polling: the loop blocks on the fork server's socket until an event arrives or the next retry /
+reschedule / timeout is due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studio.core import states as S
+from studio.core.diagnostics import StudioError, error
+from studio.runtime.dagrun import DagRunMachine
+from studio.runtime.dagrun_state import Launch, StateChange
+from studio.runtime.forkserver import Finished, ForkServer, Started
+
+TIMEOUT_GRACE = 5.0  # seconds past execution_timeout before the fork server kills a worker itself
+_TI_COLUMNS = frozenset({"start_date", "end_date"})
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def machine_description(description: dict[str, Any]) -> dict[str, Any]:
+    """The sdk's description with each mapped task's ``map_sources`` (literal lengths, upstream ids)."""
+    tasks = []
+    for task in description["tasks"]:
+        expand = task.get("expand")
+        if expand and "map_sources" not in task:
+            if expand.get("kind") == "literal":
+                sources: list[Any] = [int(expand["length"])]
+            else:
+                sources = [s["task_id"] for s in expand.get("sources") or [expand] if s.get("task_id")]
+            task = {**task, "map_sources": sources}
+        tasks.append(task)
+    return {**description, "tasks": tasks}
+
+
+class LocalRun:
+    """Runs DAGs of one DAG file locally. Use as a context manager; ``close()`` stops every process."""
+
+    def __init__(self, path: Path, home: Path, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.path = Path(path)
+        self.home = Path(home)
+        self.clock = clock
+        self.server = ForkServer("studio.runtime.worker:prepare", "studio.runtime.worker:run")
+        prepared = self.server.start({"path": str(self.path)})
+        if "error" in prepared:
+            problem = prepared["error"]
+            self.server.close()
+            raise StudioError(error(problem["message"], problem.get("file") or str(path), problem.get("line")))
+        self.dags: dict[str, dict[str, Any]] = prepared["dags"]
+        from studio.store import Store  # after the fork: workers never import SQLAlchemy
+
+        self.store = Store.open(self.home)
+        self.hostname = socket.gethostname()
+
+    def __enter__(self) -> LocalRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.server.close()
+        self.store.close()
+
+    # ------------------------------------------------------------------------------------------------
+    def execute(
+        self,
+        dag_id: str,
+        *,
+        conf: dict[str, Any] | None = None,
+        logical_date: dt.datetime | None = None,
+        on_change: Callable[[StateChange], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run ``dag_id`` to the end; returns the run in ``dagstudio run --json``'s shape."""
+        return _Run(self, dag_id, conf or {}, logical_date, on_change).execute()
+
+
+class _Run:
+    """One DAG run in progress (the event loop and its store writes)."""
+
+    def __init__(
+        self,
+        owner: LocalRun,
+        dag_id: str,
+        conf: dict[str, Any],
+        logical_date: dt.datetime | None,
+        on_change: Callable[[StateChange], None] | None,
+    ) -> None:
+        from studio.store import TIKey
+
+        self.owner, self.store, self.server, self.clock = owner, owner.store, owner.server, owner.clock
+        self.TIKey = TIKey
+        self.description = owner.dags[dag_id]
+        self.dag_id = dag_id
+        self.conf = conf
+        now = self.clock()
+        self.logical_date = logical_date or now
+        self.run_id = f"manual__{self.logical_date.isoformat()}"
+        self.on_change = on_change
+        self.machine = DagRunMachine(
+            machine_description(self.description), clock=self.clock, run_conf=conf, logical_date=self.logical_date
+        )
+        self.tasks = {t["task_id"]: t for t in self.description["tasks"]}
+        self.run_info = {
+            "run_id": self.run_id,
+            "logical_date": self.logical_date.isoformat(),
+            "data_interval_start": self.logical_date.isoformat(),
+            "data_interval_end": self.logical_date.isoformat(),
+            "start_date": now.isoformat(),
+            "conf": conf,
+            "run_type": "manual",
+        }
+        self.tries: dict[str, int] = {}
+
+    def key(self, task_id: str, map_index: int) -> Any:
+        return self.TIKey(self.dag_id, self.run_id, task_id, map_index)
+
+    # ------------------------------------------------------------------------------------------------
+    def execute(self) -> dict[str, Any]:
+        now = self.clock()
+        rows = [
+            {"task_id": ti.task_id, "map_index": ti.map_index, "state": ti.state, "try_number": ti.try_number,
+             "max_tries": ti.max_tries, "operator": self.tasks[ti.task_id]["operator"],
+             "priority_weight": self.tasks[ti.task_id]["priority_weight"], "pool": self.tasks[ti.task_id]["pool"]}
+            for ti in self.machine.tis()
+        ]  # fmt: skip
+        self.store.create_dag_run(
+            self.dag_id, self.run_id, logical_date=self.logical_date, state=S.RUN_RUNNING, conf=self.conf,
+            data_interval_start=self.logical_date, data_interval_end=self.logical_date, start_date=now,
+            fileloc=str(self.owner.path), task_instances=rows,
+        )  # fmt: skip
+        try:
+            self.launch(self.machine.start())
+            while self.machine.state == S.RUN_RUNNING or self.server.running:
+                self.step()
+        except BaseException:
+            for key in list(self.server.running):
+                self.server.cancel(key)
+            self.cancel_remaining()
+            raise
+        self.finish_run()
+        result = self.store.run(self.dag_id, self.run_id)
+        assert result is not None
+        result.pop("logical_date", None)
+        return result
+
+    def step(self) -> None:
+        wakeup = self.machine.next_wakeup()
+        timeout = None if wakeup is None else max(0.0, (wakeup - self.clock()).total_seconds())
+        for event in self.server.events(timeout):
+            if isinstance(event, Started):
+                self.started(event)
+            elif isinstance(event, Finished):
+                self.finished(event)
+        self.launch(self.machine.due(self.clock()))
+        for key in self.machine.stops():
+            self.server.cancel(key)
+        self.persist()
+
+    def launch(self, launches: list[Launch]) -> None:
+        self.persist()
+        for order in launches:
+            task = self.tasks[order.task_id]
+            key = self.key(order.task_id, order.map_index)
+            self.tries[order.key] = order.try_number
+            self.store.queue_try(key, order.try_number, self.clock())
+            request = {
+                "op": "task", "dag_id": self.dag_id, "task_id": order.task_id, "map_index": order.map_index,
+                "try_number": order.try_number, "run": self.run_info, "db_path": str(self.store.db_path),
+            }  # fmt: skip
+            timeout = task.get("execution_timeout")
+            log = self.log_path(order)
+            self.server.launch(order.key, request, log, timeout=timeout + TIMEOUT_GRACE if timeout else None)
+
+    def log_path(self, order: Launch) -> Path:
+        from studio.store import log_path
+
+        return log_path(self.owner.home, self.dag_id, self.run_id, order.task_id, order.map_index, order.try_number)
+
+    def started(self, event: Started) -> None:
+        ti = self.machine.ti(event.key)
+        now = self.clock()
+        self.machine.on_started(event.key, now)
+        key = self.key(ti.task_id, ti.map_index)
+        self.store.start_try(
+            key, self.tries[event.key], start_date=now, pid=event.pid, hostname=self.owner.hostname,
+            log_path=self.log_path(Launch(event.key, ti.task_id, ti.map_index, self.tries[event.key])),
+        )  # fmt: skip
+        self.drain(skip_keys={event.key})
+
+    def finished(self, event: Finished) -> None:
+        ti = self.machine.ti(event.key)
+        result = event.result
+        launches = self.machine.on_finished(event.key, result, event.exit_code, event.timed_out)
+        key = self.key(ti.task_id, ti.map_index)
+        ti = self.machine.ti(event.key)
+        xcom = [(x["key"], x["value"]) for x in (result or {}).get("xcom") or []]
+        self.store.finish_try(
+            key, self.tries[event.key], state=ti.state or S.FAILED, end_date=ti.end_date or self.clock(),
+            try_state=(result or {}).get("state") or S.FAILED, exit_code=event.exit_code,
+            error=getattr(ti, "error", None), xcom=xcom, rendered_fields=(result or {}).get("rendered_fields"),
+        )  # fmt: skip
+        self.drain(skip_keys={event.key})
+        self.launch(launches)
+
+    def persist(self) -> None:
+        self.drain(skip_keys=set())
+
+    def drain(self, skip_keys: set[str]) -> None:
+        """Write the machine's state changes (those not already written by the try records), then announce."""
+        for change in self.machine.changes():
+            key = self.key(change.task_id, change.map_index)
+            expanded = change.fields.get("expanded_to") if change.fields else None
+            if expanded is not None:
+                if int(expanded) > 0:
+                    self.store.expand_mapped_task(self.dag_id, self.run_id, change.task_id, int(expanded))
+            elif change.key not in skip_keys or change.new not in (S.RUNNING, S.SUCCESS, S.FAILED, S.SKIPPED):
+                fields = {k: v for k, v in (change.fields or {}).items() if k in _TI_COLUMNS}
+                self.store.update_ti(key, state=change.new, try_number=change.try_number, **fields)
+            if self.on_change is not None:
+                self.on_change(change)
+
+    def cancel_remaining(self) -> None:
+        self.machine.cancel()
+        self.persist()
+        self.store.set_dag_run_state(self.dag_id, self.run_id, S.RUN_FAILED, end_date=self.clock())
+
+    def finish_run(self) -> None:
+        self.persist()
+        state = self.machine.state
+        self.store.set_dag_run_state(self.dag_id, self.run_id, state, end_date=self.clock())
+        kind = "success" if state == S.RUN_SUCCESS else "failure"
+        if self.description.get("has_callbacks", {}).get(f"on_{kind}"):
+            self.dag_callback(kind)
+
+    def dag_callback(self, kind: str) -> None:
+        from studio.store import log_path
+
+        request = {"op": "dag_callback", "dag_id": self.dag_id, "kind": kind, "run": self.run_info}
+        log = log_path(self.owner.home, self.dag_id, self.run_id, "__dag_callbacks__", -1, 1)
+        self.server.launch(f"__dag_{kind}__", request, log, timeout=300)
+        while self.server.running:
+            self.server.events(None)

@@ -1,0 +1,178 @@
+"""The ``airflow.*`` import hook: a ``sys.meta_path`` finder that serves Airflow 3 and Airflow 2 module
+paths from ``studio.sdk``, so a DAG file written for Airflow runs unchanged. Any other ``airflow``
+module gets an ImportError naming the module and the importing file:line."""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from collections.abc import Sequence
+from typing import Any
+
+AIRFLOW_VERSION = "3.3.2"
+
+_SDK = ("studio.sdk", [
+    "DAG", "dag", "task", "task_group", "TaskGroup", "BaseOperator", "BaseSensorOperator", "PokeReturnValue",
+    "chain", "chain_linear", "cross_downstream", "Label", "EdgeModifier", "Param", "ParamsDict", "XComArg",
+    "Asset", "AssetAlias", "AssetAll", "AssetAny", "setup", "teardown", "TriggerRule", "get_current_context",
+    "Variable", "Connection", "Context", "get_parsing_context",
+])  # fmt: skip
+_EXC = (
+    "studio.sdk.exceptions",
+    [
+        "AirflowException",
+        "AirflowFailException",
+        "AirflowSkipException",
+        "AirflowSensorTimeout",
+        "AirflowTaskTimeout",
+        "AirflowRescheduleException",
+        "DuplicateTaskIdFound",
+        "TaskAlreadyInTaskGroup",
+        "ParamValidationError",
+        "AirflowDagCycleException",
+    ],
+)
+_PYTHON_OPS = ("studio.sdk.operators", ["PythonOperator", "BranchPythonOperator", "ShortCircuitOperator"])
+_CONTEXT = ("studio.sdk.context", ["get_current_context"])
+_CONTEXT_TYPES = ("studio.sdk.context", ["Context", "get_current_context"])
+_SENSOR_BASE = ("studio.sdk.sensors", ["BaseSensorOperator", "PokeReturnValue"])
+_BASEOP = ("studio.sdk.baseoperator", ["BaseOperator", "chain", "chain_linear", "cross_downstream"])
+_DECORATORS = [
+    ("studio.sdk.decorators", ["task", "setup", "teardown"]),
+    ("studio.sdk.dag", ["dag"]),
+    ("studio.sdk.taskgroup", ["task_group"]),
+]
+
+# served module -> [(studio module, names)]; an empty list is a bare package.
+MODULES: dict[str, list[tuple[str, Sequence[str]]]] = {
+    "airflow": [("studio.sdk.dag", ["DAG"]), ("studio.sdk.assets", ["Dataset"])],
+    "airflow.sdk": [_SDK],
+    "airflow.sdk.definitions": [],
+    "airflow.sdk.definitions.dag": [("studio.sdk.dag", ["DAG", "dag"])],
+    "airflow.sdk.definitions.taskgroup": [("studio.sdk.taskgroup", ["TaskGroup"])],
+    "airflow.sdk.definitions.param": [("studio.sdk.params", ["Param", "ParamsDict"])],
+    "airflow.sdk.definitions.edges": [("studio.sdk.edges", ["Label", "EdgeModifier"])],
+    "airflow.sdk.definitions.xcom_arg": [("studio.sdk.xcom_arg", ["XComArg"])],
+    "airflow.sdk.definitions.asset": [("studio.sdk.assets", ["Asset", "AssetAlias", "AssetAll", "AssetAny"])],
+    "airflow.sdk.definitions.decorators": [*_DECORATORS],
+    "airflow.sdk.definitions.context": [_CONTEXT_TYPES],
+    "airflow.sdk.definitions.mappedoperator": [("studio.sdk.mapped", ["MappedOperator"])],
+    "airflow.sdk.bases": [],
+    "airflow.sdk.bases.operator": [_BASEOP],
+    "airflow.sdk.bases.sensor": [_SENSOR_BASE],
+    "airflow.sdk.exceptions": [_EXC],
+    "airflow.exceptions": [_EXC],
+    "airflow.providers": [],
+    "airflow.providers.standard": [],
+    "airflow.providers.standard.operators": [],
+    "airflow.providers.standard.operators.python": [_PYTHON_OPS, _CONTEXT],
+    "airflow.providers.standard.operators.bash": [("studio.sdk.operators", ["BashOperator"])],
+    "airflow.providers.standard.operators.empty": [("studio.sdk.operators", ["EmptyOperator"])],
+    "airflow.providers.standard.operators.branch": [("studio.sdk.operators", ["BaseBranchOperator"])],
+    "airflow.providers.standard.sensors": [],
+    "airflow.providers.standard.sensors.filesystem": [("studio.sdk.sensors", ["FileSensor"])],
+    "airflow.providers.standard.sensors.python": [("studio.sdk.sensors", ["PythonSensor"])],
+    "airflow.operators": [],
+    "airflow.operators.python": [_PYTHON_OPS, _CONTEXT],
+    "airflow.operators.bash": [("studio.sdk.operators", ["BashOperator"])],
+    "airflow.operators.empty": [("studio.sdk.operators", ["EmptyOperator"])],
+    "airflow.operators.branch": [("studio.sdk.operators", ["BaseBranchOperator"])],
+    "airflow.sensors": [],
+    "airflow.sensors.base": [_SENSOR_BASE],
+    "airflow.sensors.filesystem": [("studio.sdk.sensors", ["FileSensor"])],
+    "airflow.sensors.python": [("studio.sdk.sensors", ["PythonSensor"])],
+    "airflow.decorators": [*_DECORATORS],
+    "airflow.utils": [],
+    "airflow.utils.task_group": [("studio.sdk.taskgroup", ["TaskGroup"])],
+    "airflow.utils.trigger_rule": [("studio.sdk.trigger_rule", ["TriggerRule"])],
+    "airflow.utils.edgemodifier": [("studio.sdk.edges", ["Label", "EdgeModifier"])],
+    "airflow.utils.dates": [("studio.sdk.hook", ["days_ago"])],
+    "airflow.utils.context": [_CONTEXT_TYPES],
+    "airflow.models": [
+        ("studio.sdk.dag", ["DAG"]),
+        ("studio.sdk.baseoperator", ["BaseOperator"]),
+        ("studio.sdk.params", ["Param"]),
+        ("studio.sdk.xcom_arg", ["XComArg"]),
+    ],
+    "airflow.models.dag": [("studio.sdk.dag", ["DAG"])],
+    "airflow.models.param": [("studio.sdk.params", ["Param", "ParamsDict"])],
+    "airflow.models.baseoperator": [_BASEOP],
+    "airflow.models.xcom_arg": [("studio.sdk.xcom_arg", ["XComArg"])],
+    "airflow.datasets": [("studio.sdk.assets", ["Dataset"])],
+}
+PACKAGES = {name for name in MODULES if any(other.startswith(name + ".") for other in MODULES)}
+
+
+def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0) -> Any:
+    """Airflow 2's ``days_ago``: midnight UTC today minus ``n`` days (plus the given time of day)."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).replace(hour=hour, minute=minute, second=second, microsecond=microsecond)
+    return today - dt.timedelta(days=n)
+
+
+def _importer_location() -> str:
+    """file:line of the user code doing the import (skips importlib's and this module's frames)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith("<frozen") and "importlib" not in name and name != __file__:
+            return f"{name}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class UnsupportedAirflowModule(ModuleNotFoundError):
+    """An ``airflow`` module DAG Studio's engine does not provide."""
+
+
+class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds and loads the served ``airflow.*`` modules."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "airflow" and not fullname.startswith("airflow."):
+            return None
+        if fullname not in MODULES:
+            raise UnsupportedAirflowModule(
+                f"No module named {fullname!r}: DAG Studio's local engine does not provide this Airflow module "
+                f"(imported at {_importer_location()}). Supported: the standard Python, Bash, Empty operators, "
+                "File and Python sensors, and the airflow.sdk authoring API.",
+                name=fullname,
+            )
+        return importlib.util.spec_from_loader(fullname, self, is_package=fullname in PACKAGES)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__dict__["__studio_served__"] = True
+        if module.__name__ == "airflow":
+            module.__dict__["__version__"] = AIRFLOW_VERSION
+        for source, names in MODULES[module.__name__]:
+            provider = importlib.import_module(source)
+            for name in names:
+                setattr(module, name, getattr(provider, name))
+
+
+FINDER = AirflowFinder()
+
+
+def install() -> None:
+    """Put the finder first on ``sys.meta_path`` and forget any ``airflow`` modules not served by it."""
+    if FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, FINDER)
+    for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
+        if not getattr(sys.modules[name], "__studio_served__", False):
+            del sys.modules[name]
+
+
+def uninstall() -> None:
+    """Remove the finder and the modules it served."""
+    if FINDER in sys.meta_path:
+        sys.meta_path.remove(FINDER)
+    for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
+        if getattr(sys.modules[name], "__studio_served__", False):
+            del sys.modules[name]

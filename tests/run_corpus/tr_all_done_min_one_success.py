@@ -1,0 +1,60 @@
+"""Trigger rule all_done_min_one_success: runs once every upstream is done and at least one succeeded; any skipped upstream makes it skipped, all failed/upstream_failed makes it upstream_failed.
+
+Sources: ok, ok2 succeed; bad fails (RuntimeError); skip, skip2 raise AirflowSkipException; uf is
+downstream of bad (all_success) and so ends upstream_failed. Each join uses trigger_rule=all_done_min_one_success against
+one upstream mix: j_ok [ok, ok2], j_fail [ok, bad], j_skip [ok, skip], j_uf [ok, uf],
+j_all_skip [skip, skip2], j_all_fail [bad, uf].
+
+Expected: j_ok success, j_fail success, j_skip skipped, j_uf success, j_all_skip skipped, j_all_fail upstream_failed. The run is failed because the leaves j_all_fail end upstream_failed.
+"""
+
+from datetime import datetime
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowSkipException
+
+EXPECTED_RUN_STATE = "failed"
+EXPECTED = {
+    "ok": ("success", 1),
+    "ok2": ("success", 1),
+    "bad": ("failed", 1),
+    "skip": ("skipped", 1),
+    "skip2": ("skipped", 1),
+    "uf": ("upstream_failed", 0),
+    "j_ok": ("success", 1),
+    "j_fail": ("success", 1),
+    "j_skip": ("skipped", 0),
+    "j_uf": ("success", 1),
+    "j_all_skip": ("skipped", 0),
+    "j_all_fail": ("upstream_failed", 0),
+}
+
+
+def _fail() -> None:
+    raise RuntimeError("deliberate failure")
+
+
+def _skip() -> None:
+    raise AirflowSkipException("deliberate skip")
+
+
+with DAG("tr_all_done_min_one_success", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+    ok = EmptyOperator(task_id="ok")
+    ok2 = EmptyOperator(task_id="ok2")
+    bad = PythonOperator(task_id="bad", python_callable=_fail)
+    skip = PythonOperator(task_id="skip", python_callable=_skip)
+    skip2 = PythonOperator(task_id="skip2", python_callable=_skip)
+    uf = EmptyOperator(task_id="uf")
+    bad >> uf
+    mixes = {
+        "j_ok": [ok, ok2],
+        "j_fail": [ok, bad],
+        "j_skip": [ok, skip],
+        "j_uf": [ok, uf],
+        "j_all_skip": [skip, skip2],
+        "j_all_fail": [bad, uf],
+    }
+    for join_id, upstream in mixes.items():
+        upstream >> EmptyOperator(task_id=join_id, trigger_rule="all_done_min_one_success")

@@ -1,0 +1,5 @@
+"""A TaskGroup without a DAG."""
+
+from airflow.sdk import TaskGroup
+
+group = TaskGroup("lonely")
