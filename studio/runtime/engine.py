@@ -7,6 +7,13 @@ launches go to the fork server, its Started/Finished events go back to the machi
 change is written to the store (one transaction each) before it is announced to ``on_change``.
 No polling: the loop blocks on the fork server's socket until an event arrives or the next retry /
 reschedule / timeout is due.
+
+Hot path (a 200-task chain, see bench/run_chain_200.py): the fork server runs ``prepare_warm``, which
+also imports what a try needs (``studio.sdk.execution``, the XCom reader, pendulum) so no forked worker
+pays those imports again. A launched try is not written on its own: its ``scheduled``/``queued`` changes
+are held (neither written nor announced) until ``start_try(..., queued_dttm=...)`` records queued and
+running in one transaction, so a try costs two commits (start, finish); changes already covered by the
+try records are never written twice, and nothing is announced before it is durable.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from studio.runtime.forkserver import Finished, ForkServer, Started
 
 TIMEOUT_GRACE = 5.0  # seconds past execution_timeout before the fork server kills a worker itself
 _TI_COLUMNS = frozenset({"start_date", "end_date"})
+_HELD = frozenset({S.SCHEDULED, S.QUEUED})  # a launched try's changes that start_try / finish_try write
+_TRY_WRITTEN = frozenset({S.RUNNING, S.SUCCESS, S.FAILED, S.SKIPPED})
 
 
 def utcnow() -> dt.datetime:
@@ -46,6 +55,20 @@ def machine_description(description: dict[str, Any]) -> dict[str, Any]:
     return {**description, "tasks": tasks}
 
 
+def prepare_warm(payload: dict[str, Any]) -> dict[str, Any]:
+    """The fork server's ``prepare``: ``worker.prepare`` plus the imports every try makes, done once here
+    so each forked worker inherits them (they cost ≈20 ms per worker otherwise)."""
+    from studio.runtime import worker
+
+    prepared = worker.prepare(payload)
+    if "error" not in prepared:
+        import pendulum  # noqa: F401  (studio.sdk.context imports it lazily, in every try)
+
+        import studio.sdk.execution
+        import studio.store.xcom_reader  # noqa: F401
+    return prepared
+
+
 class LocalRun:
     """Runs DAGs of one DAG file locally. Use as a context manager; ``close()`` stops every process."""
 
@@ -53,7 +76,7 @@ class LocalRun:
         self.path = Path(path)
         self.home = Path(home)
         self.clock = clock
-        self.server = ForkServer("studio.runtime.worker:prepare", "studio.runtime.worker:run")
+        self.server = ForkServer("studio.runtime.engine:prepare_warm", "studio.runtime.worker:run")
         prepared = self.server.start({"path": str(self.path)})
         if "error" in prepared:
             problem = prepared["error"]
@@ -124,6 +147,8 @@ class _Run:
             "run_type": "manual",
         }
         self.tries: dict[str, int] = {}
+        self.queued_at: dict[str, dt.datetime] = {}  # launched, not yet started: queued time (unwritten)
+        self.held: dict[str, list[StateChange]] = {}  # their changes, announced once written
 
     def key(self, task_id: str, map_index: int) -> Any:
         return self.TIKey(self.dag_id, self.run_id, task_id, map_index)
@@ -170,13 +195,20 @@ class _Run:
             self.server.cancel(key)
         self.persist()
 
+    def hold(self, launches: list[Launch]) -> None:
+        """Mark tries about to be launched: their scheduled/queued changes wait for ``start_try``."""
+        now = self.clock()
+        for order in launches:
+            if order.key not in self.queued_at:
+                self.queued_at[order.key] = now
+                self.held.setdefault(order.key, [])
+
     def launch(self, launches: list[Launch]) -> None:
+        self.hold(launches)
         self.persist()
         for order in launches:
             task = self.tasks[order.task_id]
-            key = self.key(order.task_id, order.map_index)
             self.tries[order.key] = order.try_number
-            self.store.queue_try(key, order.try_number, self.clock())
             request = {
                 "op": "task", "dag_id": self.dag_id, "task_id": order.task_id, "map_index": order.map_index,
                 "try_number": order.try_number, "run": self.run_info, "db_path": str(self.store.db_path),
@@ -198,7 +230,9 @@ class _Run:
         self.store.start_try(
             key, self.tries[event.key], start_date=now, pid=event.pid, hostname=self.owner.hostname,
             log_path=self.log_path(Launch(event.key, ti.task_id, ti.map_index, self.tries[event.key])),
+            queued_dttm=self.queued_at.pop(event.key, None),
         )  # fmt: skip
+        self.release(event.key)
         self.drain(skip_keys={event.key})
 
     def finished(self, event: Finished) -> None:
@@ -208,11 +242,17 @@ class _Run:
         key = self.key(ti.task_id, ti.map_index)
         ti = self.machine.ti(event.key)
         xcom = [(x["key"], x["value"]) for x in (result or {}).get("xcom") or []]
+        queued = self.queued_at.pop(event.key, None)  # finished without a start: the fork failed
+        if queued is not None:
+            self.store.record_try(key, self.tries[event.key], state=S.QUEUED, queued_dttm=queued)
         self.store.finish_try(
             key, self.tries[event.key], state=ti.state or S.FAILED, end_date=ti.end_date or self.clock(),
             try_state=(result or {}).get("state") or S.FAILED, exit_code=event.exit_code,
             error=getattr(ti, "error", None), xcom=xcom, rendered_fields=(result or {}).get("rendered_fields"),
+            ti_fields={"queued_dttm": queued, "try_number": self.tries[event.key]} if queued else None,
         )  # fmt: skip
+        self.release(event.key)
+        self.hold(launches)
         self.drain(skip_keys={event.key})
         self.launch(launches)
 
@@ -220,16 +260,47 @@ class _Run:
         self.drain(skip_keys=set())
 
     def drain(self, skip_keys: set[str]) -> None:
-        """Write the machine's state changes (those not already written by the try records), then announce."""
+        """Write the machine's state changes (those not already written by the try records), then announce.
+
+        A launched try's ``scheduled``/``queued`` changes are held for ``start_try`` (see the module doc);
+        any other change of that TI first writes what was held, so the store never skips a state."""
         for change in self.machine.changes():
             key = self.key(change.task_id, change.map_index)
+            held = self.held.get(change.key)
+            if held is not None:
+                if change.new in _HELD and change.key in self.queued_at:
+                    held.append(change)
+                    continue
+                self.flush_held(change.key)
             expanded = change.fields.get("expanded_to") if change.fields else None
             if expanded is not None:
                 if int(expanded) > 0:
                     self.store.expand_mapped_task(self.dag_id, self.run_id, change.task_id, int(expanded))
-            elif change.key not in skip_keys or change.new not in (S.RUNNING, S.SUCCESS, S.FAILED, S.SKIPPED):
+            elif change.key not in skip_keys or change.new not in _TRY_WRITTEN:
                 fields = {k: v for k, v in (change.fields or {}).items() if k in _TI_COLUMNS}
                 self.store.update_ti(key, state=change.new, try_number=change.try_number, **fields)
+            if self.on_change is not None:
+                self.on_change(change)
+
+    def release(self, task_key: str) -> None:
+        """Announce the held changes of a try that the store now records (start_try or finish_try)."""
+        for change in self.held.pop(task_key, []):
+            if self.on_change is not None:
+                self.on_change(change)
+
+    def flush_held(self, task_key: str) -> None:
+        """Write and announce the held changes of a try that ends without a start (e.g. cancelled)."""
+        queued = self.queued_at.pop(task_key, None)
+        changes = self.held.pop(task_key, [])
+        if changes:
+            last = changes[-1]
+            key = self.key(last.task_id, last.map_index)
+            if last.new == S.QUEUED and queued is not None:
+                self.store.update_ti(key, state=last.new, try_number=last.try_number, queued_dttm=queued)
+                self.store.record_try(key, last.try_number, state=S.QUEUED, queued_dttm=queued)
+            else:
+                self.store.update_ti(key, state=last.new, try_number=last.try_number)
+        for change in changes:
             if self.on_change is not None:
                 self.on_change(change)
 

@@ -33,7 +33,7 @@ class ActionSpec:
     role: QAction.MenuRole = QAction.MenuRole.NoRole
 
 
-MENUS = ("&File", "&Help")
+MENUS = ("&File", "&Run", "&Help")
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
@@ -99,6 +99,29 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Quit DAG Studio",
         separator_before=True,
         role=QAction.MenuRole.QuitRole,
+    ),
+    ActionSpec(
+        "run_dag",
+        "&Run DAG",
+        "F5",
+        "runs.start",
+        "&Run",
+        "SP_MediaPlay",
+        "Run the selected DAG locally and show its task states",
+        toolbar=True,
+        needs_project=True,
+        separator_before=True,
+    ),
+    ActionSpec(
+        "stop_run",
+        "&Stop Run",
+        "Shift+F5",
+        "runs.stop",
+        "&Run",
+        "SP_MediaStop",
+        "Stop the run: running tasks are stopped and the run is recorded failed",
+        toolbar=True,
+        needs_project=True,
     ),
     ActionSpec("about", "&About DAG Studio", None, "about", "&Help", None, role=QAction.MenuRole.AboutRole),
 )

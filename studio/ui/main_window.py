@@ -2,16 +2,17 @@
 
 Layout (until the canvas arrives in a later issue, the task table stands in for it)::
 
-    ┌ File  Help ─────────────────────────────────────────────┐
-    │ Open │ Import │ Export │ Reload                          │
+    ┌ File  Run  Help ────────────────────────────────────────┐
+    │ Open │ Import │ Export │ Reload │ Run DAG  Stop Run      │
     ├──────────────┬──────────────────────────────────────────┤
     │ Project      │ DAG title, schedule · start · size       │
-    │  ▾ name      │ task table (id, operator, rule, upstream)│
+    │  ▾ name      │ task table (id, state, try, duration,    │
+    │              │   operator, rule, upstream)              │
     │    dag  @daily 7                                        │
     │              ├──────────────────────────────────────────┤
     │              │ [Code | Problems]                        │
     ├──────────────┴──────────────────────────────────────────┤
-    │ status: project path                                     │
+    │ status: run line (Running etl… 3/8 done) · project path  │
     └─────────────────────────────────────────────────────────┘
 
 Bad input never crashes the window: it shows in the Problems panel and, when a user started the
@@ -23,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from studio import __version__
@@ -36,6 +37,7 @@ from studio.ui.panels.problems import ProblemsPanel
 from studio.ui.panels.project import KIND_TEXT, ProjectPanel
 from studio.ui.panels.tasks import TaskTablePanel
 from studio.ui.resources import app_icon
+from studio.ui.run_actions import RunCommands
 
 APP_NAME = "DAG Studio"
 VIEWS = ("design", "graph", "grid", "gantt", "logs")
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
         self.last_dialog: QMessageBox | None = None
         self.document = Document(self)
         self.files = FileCommands(self)
+        self.runs = RunCommands(self)
         self.setObjectName("mainWindow")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -84,9 +87,12 @@ class MainWindow(QMainWindow):
         self.path_label = QLabel()
         self.path_label.setObjectName("statusPath")
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.statusBar().addPermanentWidget(self.runs.status_dot)
+        self.statusBar().addPermanentWidget(self.runs.status)
         self.statusBar().addPermanentWidget(self.path_label, 1)
 
         self.document.opened.connect(self._on_opened)
+        self.document.dag_selected.connect(lambda _dag_id: self.runs.update_actions())
         self._on_opened()
         self.problems_panel.refresh()
         self.resize(1280, 800)
@@ -152,6 +158,7 @@ class MainWindow(QMainWindow):
         loaded = self.document.loaded
         update_enabled(self.actions_by_id, loaded is not None)
         self.actions_by_id["reload"].setEnabled(self.document.path is not None)
+        self.runs.on_opened()
         if loaded is not None:
             self.setWindowTitle(f"{loaded.project.name} — {APP_NAME}")
             kind = KIND_TEXT.get(loaded.kind, loaded.kind)
@@ -166,6 +173,10 @@ class MainWindow(QMainWindow):
             self.bottom_tabs.setCurrentWidget(self.code_panel)
         elif self.document.problems:
             self.bottom_tabs.setCurrentWidget(self.problems_panel)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runs.shutdown()  # a running DAG is stopped: no process outlives the window
+        super().closeEvent(event)
 
     # --- drag and drop of files and folders ----------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
