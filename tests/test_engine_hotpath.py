@@ -1,0 +1,125 @@
+"""The engine's hot path (``studio.runtime.engine``): two store transactions per try, nothing announced
+before it is durable, the queued time still recorded, and a try that never starts still fully recorded.
+
+Real processes (a fork server per test) and a real SQLite store in a temporary home.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from studio.runtime import engine, forkserver_loop
+from studio.runtime.engine import LocalRun
+from studio.store import Store, TIKey
+
+CHAIN = textwrap.dedent(
+    """
+    from datetime import datetime
+
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG
+
+    with DAG("chain", schedule=None, start_date=datetime(2024, 1, 1)):
+        a = PythonOperator(task_id="a", python_callable=lambda: 1)
+        b = PythonOperator(task_id="b", python_callable=lambda ti: ti.xcom_pull(task_ids="a") + 1)
+        c = PythonOperator(task_id="c", python_callable=lambda ti: ti.xcom_pull(task_ids="b") + 1)
+        a >> b >> c
+    """
+)
+
+
+@pytest.fixture
+def chain_file(tmp_path: Path) -> Path:
+    path = tmp_path / "chain.py"
+    path.write_text(CHAIN)
+    return path
+
+
+def _no_children() -> None:
+    assert psutil.Process().children(recursive=True) == []
+
+
+def test_two_transactions_per_try_and_durable_announcements(chain_file: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    seen: list[tuple[str, str | None, str | None]] = []
+    commits: list[str] = []
+    with LocalRun(chain_file, home) as local:
+        store = local.store
+        real = type(store)._writing
+
+        def counting(self: Store, *args: Any, **kwargs: Any) -> Any:
+            commits.append("w")
+            return real(self, *args, **kwargs)
+
+        type(store)._writing = counting  # type: ignore[method-assign]
+        try:
+            reader = Store.open(home)
+
+            def on_change(change: Any) -> None:
+                record = reader.task_instance(TIKey("chain", run_id, change.task_id, change.map_index))
+                seen.append((change.task_id, change.new, record.state if record else None))
+
+            run_id = "manual__2024-01-01T00:00:00+00:00"
+            result = local.execute("chain", logical_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), on_change=on_change)
+            reader.close()
+        finally:
+            type(store)._writing = real  # type: ignore[method-assign]
+    assert result["state"] == "success"
+    assert {k: v["state"] for k, v in result["tasks"].items()} == {"a": "success", "b": "success", "c": "success"}
+    # create the run + 2 per try (start, finish) + the run's end state
+    assert len(commits) == 1 + 2 * 3 + 1
+    order = ["scheduled", "queued", "running", "success"]
+    for task in "abc":
+        states = [new for t, new, _ in seen if t == task]
+        assert states == order
+    stored_order = {None: -1, **{s: i for i, s in enumerate(order)}}
+    for _task, new, stored in seen:  # the store is at least as far as what is announced
+        assert stored_order[stored] >= stored_order[new]
+    with Store.open(home) as store:
+        for task in "abc":
+            key = TIKey("chain", run_id, task, -1)
+            ti = store.task_instance(key)
+            assert ti is not None and ti.queued_dttm is not None and ti.queued_dttm <= ti.start_date
+            (only,) = store.tries(key)
+            assert only.queued_dttm == ti.queued_dttm and only.state == "success" and only.pid
+    _no_children()
+
+
+def test_a_try_that_never_starts_is_recorded(chain_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fork = forkserver_loop._Loop._fork
+
+    def failing_fork(self: Any, key: str, message: dict[str, Any]) -> Any:
+        if key.startswith("b"):
+            raise OSError(11, "no process for you")
+        return real_fork(self, key, message)
+
+    monkeypatch.setattr(forkserver_loop._Loop, "_fork", failing_fork)  # the fork server inherits it (fork)
+    home = tmp_path / "home"
+    with LocalRun(chain_file, home) as local:
+        result = local.execute("chain")
+        run_id = result["run_id"]
+    assert result["state"] == "failed"
+    assert result["tasks"]["a"]["state"] == "success"
+    assert result["tasks"]["b"]["state"] == "failed" and result["tasks"]["b"]["try_number"] == 1
+    assert result["tasks"]["c"]["state"] == "upstream_failed"
+    with Store.open(home) as store:
+        key = TIKey("chain", run_id, "b", -1)
+        ti = store.task_instance(key)
+        assert ti is not None and ti.queued_dttm is not None and ti.end_date is not None
+        (only,) = store.tries(key)
+        assert only.queued_dttm == ti.queued_dttm and only.state == "failed" and only.end_date is not None
+    _no_children()
+
+
+def test_the_fork_server_prepares_warm(chain_file: Path) -> None:
+    prepared = engine.prepare_warm({"path": str(chain_file)})
+    assert set(prepared["dags"]) == {"chain"}
+    assert {"pendulum", "studio.sdk.execution", "studio.store.xcom_reader"} <= set(sys.modules)
+    assert "error" in engine.prepare_warm({"path": str(chain_file.with_name("missing.py"))})
