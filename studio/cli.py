@@ -266,6 +266,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         width = max((len(k) for k in result["tasks"]), default=4)
         for key, ti in result["tasks"].items():
             print(f"  {key:<{width}}  {ti['state'] or 'no status':<18} try {ti['try_number']}")
+        for task_id, reason in (result.get("waiting_on_past") or {}).items():
+            print(f"  {task_id} did not run: {reason}")
     return 0 if result["state"] == "success" else 1
 
 

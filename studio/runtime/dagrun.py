@@ -12,13 +12,13 @@ No processes, no store, no clock reads except through the injected ``clock``.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from studio.core import states as S
 from studio.runtime import trigger_rules as tr
-from studio.runtime.dagrun_deps import decide, literal_map_length, map_length
+from studio.runtime.dagrun_deps import decide, literal_map_length, map_length, past_blocker
 from studio.runtime.dagrun_graph import TaskGraph
 from studio.runtime.dagrun_state import Launch, StateChange, TaskInstance
 from studio.runtime.retries import is_eligible_to_retry, retry_delay
@@ -36,6 +36,8 @@ class DagRunMachine:
         clock: Callable[[], datetime],
         run_conf: dict[str, Any] | None = None,
         logical_date: datetime | None = None,
+        previous: dict[str, list[str | None]] | None = None,
+        prior_tis: Collection[str] = (),
     ) -> None:
         self.description = description
         self.dag_id: str = description["dag_id"]
@@ -71,6 +73,10 @@ class DagRunMachine:
         self._changes: list[StateChange] = []
         self._stops: list[str] = []
         self._watchers = self._build_watchers()
+        # depends_on_past: the previous run's TI states per task (None: no previous run), the tasks with
+        # a TI in an earlier run; ``past_blocked``: tasks kept waiting, and why.
+        self._previous, self._prior_tis = previous, frozenset(prior_tis)
+        self.past_blocked: dict[str, str] = {}
 
     # ------------------------------------------------------------------ queries
     def ti(self, key: str) -> TaskInstance:
@@ -206,6 +212,10 @@ class DagRunMachine:
         if decision == tr.WAIT:
             return
         if decision == tr.RUN:
+            blocker = past_blocker(task, self.graph.downstream[task_id], self._previous, task_id in self._prior_tis)
+            if blocker is not None:  # Airflow: the TI keeps no status while the previous run blocks it
+                self.past_blocked[task_id] = blocker
+                return
             if task.get("is_mapped") and pending[0].map_index < 0:
                 self._expand(pending[0])
             else:
@@ -362,7 +372,7 @@ class DagRunMachine:
         if self._unfinished:
             ready = any(self._tis.get(entry[3], _NONE).state == S.SCHEDULED for entry in self._ready)
             if not self._active and not ready and not self._waiting:
-                self.state = S.RUN_FAILED  # deadlock: nothing can run any more
+                self.state = S.RUN_FAILED  # deadlock, or only past-blocked TIs left: nothing can run
                 self.end_date = self._clock()
             return
         leaves = self.graph.leaves()

@@ -91,3 +91,34 @@ def map_length(task: dict[str, Any], upstream_in_order: list[str], lengths: Mapp
         else:
             return None
     return out
+
+
+PAST_OK = frozenset({S.SUCCESS, S.SKIPPED})
+
+
+def past_blocker(
+    task: dict[str, Any],
+    downstream: Collection[str],
+    previous: Mapping[str, list[str | None]] | None,
+    has_prior: bool,
+) -> str | None:
+    """Airflow 3.3's ``PrevDagrunDep``: why the task may not run yet because of the previous run,
+    or None when it may.
+
+    ``previous`` maps each task id of the DAG's previous run (by logical date; None: no previous run)
+    to its TIs' states; ``has_prior``: the task has a TI in any earlier run
+    (``ignore_first_depends_on_past``). ``wait_for_downstream`` implies ``depends_on_past``."""
+    wait_downstream = bool(task.get("wait_for_downstream"))
+    if not (task.get("depends_on_past") or wait_downstream) or previous is None:
+        return None
+    states = previous.get(task["task_id"])
+    if not states:
+        if task.get("ignore_first_depends_on_past") and not has_prior:
+            return None
+        return "depends_on_past: the previous task instance has not run yet"
+    bad = sum(state not in PAST_OK for state in states)
+    if bad:
+        return f"depends_on_past: {bad} previous task instance(s) are not in a successful state"
+    if wait_downstream and any(s not in PAST_OK for d in downstream for s in previous.get(d, ())):
+        return "wait_for_downstream: the tasks downstream of the previous task instance(s) have not completed"
+    return None

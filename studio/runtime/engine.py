@@ -14,6 +14,15 @@ pays those imports again. A launched try is not written on its own: its ``schedu
 are held (neither written nor announced) until ``start_try(..., queued_dttm=...)`` records queued and
 running in one transaction, so a try costs two commits (start, finish); changes already covered by the
 try records are never written twice, and nothing is announced before it is durable.
+
+depends_on_past / wait_for_downstream: before the run is created the engine reads the DAG's previous
+run (by logical date) from the store and hands its TI states to the machine, which keeps a task that
+Airflow's ``PrevDagrunDep`` would not pass with no status. Airflow never ends such a run by itself:
+``DagRun.update_state`` skips its deadlock check while an unfinished TI has ``depends_on_past``, so the
+scheduler (and ``dag.test()``, which logs "No tasks to run" and loops) keeps the run running until the
+previous run changes. A local run has no scheduler to come back, so it ends when nothing else can
+run: the run is recorded failed, the blocked TIs keep no status (so a later run that depends on them
+waits too, as in Airflow), and the result's ``waiting_on_past`` says which tasks waited and why.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from studio.core.diagnostics import StudioError, error
 from studio.runtime.dagrun import DagRunMachine
 from studio.runtime.dagrun_state import Launch, StateChange
 from studio.runtime.forkserver import Finished, ForkServer, Started
+from studio.runtime.params import resolve_params
 
 TIMEOUT_GRACE = 5.0  # seconds past execution_timeout before the fork server kills a worker itself
 _TI_COLUMNS = frozenset({"start_date", "end_date"})
@@ -107,7 +117,11 @@ class LocalRun:
         logical_date: dt.datetime | None = None,
         on_change: Callable[[StateChange], None] | None = None,
     ) -> dict[str, Any]:
-        """Run ``dag_id`` to the end; returns the run in ``dagstudio run --json``'s shape."""
+        """Run ``dag_id`` to the end; returns the run in ``dagstudio run --json``'s shape.
+
+        ``conf`` is first merged over the DAG's params and validated (``params.resolve_params``): an
+        invalid value raises ``ParamError`` (a ``StudioError``) before anything is written."""
+        resolve_params(self.dags[dag_id].get("params") or {}, conf or {})
         return _Run(self, dag_id, conf or {}, logical_date, on_change).execute()
 
 
@@ -133,9 +147,11 @@ class _Run:
         self.logical_date = logical_date or now
         self.run_id = f"manual__{self.logical_date.isoformat()}"
         self.on_change = on_change
+        previous, prior = self.past_states()
         self.machine = DagRunMachine(
-            machine_description(self.description), clock=self.clock, run_conf=conf, logical_date=self.logical_date
-        )
+            machine_description(self.description), clock=self.clock, run_conf=conf, logical_date=self.logical_date,
+            previous=previous, prior_tis=prior,
+        )  # fmt: skip
         self.tasks = {t["task_id"]: t for t in self.description["tasks"]}
         self.run_info = {
             "run_id": self.run_id,
@@ -149,6 +165,28 @@ class _Run:
         self.tries: dict[str, int] = {}
         self.queued_at: dict[str, dt.datetime] = {}  # launched, not yet started: queued time (unwritten)
         self.held: dict[str, list[StateChange]] = {}  # their changes, announced once written
+
+    def past_states(self) -> tuple[dict[str, list[str | None]] | None, set[str]]:
+        """What ``depends_on_past``/``wait_for_downstream`` read (Airflow's ``PrevDagrunDep``): the TI
+        states per task of the DAG's previous run by logical date (with ``catchup``, the previous
+        non-manual run), and the tasks with ``ignore_first_depends_on_past`` that ran before."""
+        past = [t for t in self.description["tasks"] if t.get("depends_on_past") or t.get("wait_for_downstream")]
+        if not past:
+            return None, set()
+        found = self.store.previous_run(
+            self.dag_id, self.logical_date, exclude_manual=bool(self.description.get("catchup"))
+        )
+        if found is None:
+            return None, set()
+        previous: dict[str, list[str | None]] = {}
+        for (task_id, _), state in sorted(found.ti_states.items()):
+            previous.setdefault(task_id, []).append(state)
+        prior = {
+            t["task_id"] for t in past
+            if t.get("ignore_first_depends_on_past") and t["task_id"] not in previous
+            and self.store.has_prior_ti(self.dag_id, t["task_id"], self.logical_date)
+        }  # fmt: skip
+        return previous, prior
 
     def key(self, task_id: str, map_index: int) -> Any:
         return self.TIKey(self.dag_id, self.run_id, task_id, map_index)
@@ -180,6 +218,9 @@ class _Run:
         result = self.store.run(self.dag_id, self.run_id)
         assert result is not None
         result.pop("logical_date", None)
+        waiting = {ti.task_id for ti in self.machine.tis() if ti.state is None} & set(self.machine.past_blocked)
+        if waiting:  # left with no status (see the module doc, "depends_on_past")
+            result["waiting_on_past"] = {t: self.machine.past_blocked[t] for t in sorted(waiting)}
         return result
 
     def step(self) -> None:
