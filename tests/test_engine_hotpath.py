@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from studio.runtime import engine, forkserver_loop
+from studio.runtime import forkserver_loop, worker
 from studio.runtime.engine import LocalRun
 from studio.store import Store, TIKey
 
@@ -119,7 +119,7 @@ def test_a_try_that_never_starts_is_recorded(chain_file: Path, tmp_path: Path, m
 
 
 def test_the_fork_server_prepares_warm(chain_file: Path) -> None:
-    prepared = engine.prepare_warm({"path": str(chain_file)})
+    prepared = worker.prepare({"path": str(chain_file)})
     assert set(prepared["dags"]) == {"chain"}
     assert {"pendulum", "studio.sdk.execution", "studio.store.xcom_reader"} <= set(sys.modules)
-    assert "error" in engine.prepare_warm({"path": str(chain_file.with_name("missing.py"))})
+    assert "error" in worker.prepare({"path": str(chain_file.with_name("missing.py"))})

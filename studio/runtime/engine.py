@@ -8,9 +8,8 @@ change is written to the store (one transaction each) before it is announced to 
 No polling: the loop blocks on the fork server's socket until an event arrives or the next retry /
 reschedule / timeout is due.
 
-Hot path (a 200-task chain, see bench/run_chain_200.py): the fork server runs ``prepare_warm``, which
-also imports what a try needs (``studio.sdk.execution``, the XCom reader, pendulum) so no forked worker
-pays those imports again. A launched try is not written on its own: its ``scheduled``/``queued`` changes
+Hot path (a 200-task chain, see bench/run_chain_200.py): the fork server's ``worker.prepare`` also
+imports and warms what a try needs, so no forked worker pays for it again. A launched try is not written on its own: its ``scheduled``/``queued`` changes
 are held (neither written nor announced) until ``start_try(..., queued_dttm=...)`` records queued and
 running in one transaction, so a try costs two commits (start, finish); changes already covered by the
 try records are never written twice, and nothing is announced before it is durable.
@@ -50,35 +49,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def machine_description(description: dict[str, Any]) -> dict[str, Any]:
-    """The sdk's description with each mapped task's ``map_sources`` (literal lengths, upstream ids)."""
-    tasks = []
-    for task in description["tasks"]:
-        expand = task.get("expand")
-        if expand and "map_sources" not in task:
-            if expand.get("kind") == "literal":
-                sources: list[Any] = [int(expand["length"])]
-            else:
-                sources = [s["task_id"] for s in expand.get("sources") or [expand] if s.get("task_id")]
-            task = {**task, "map_sources": sources}
-        tasks.append(task)
-    return {**description, "tasks": tasks}
-
-
-def prepare_warm(payload: dict[str, Any]) -> dict[str, Any]:
-    """The fork server's ``prepare``: ``worker.prepare`` plus the imports every try makes, done once here
-    so each forked worker inherits them (they cost ≈20 ms per worker otherwise)."""
-    from studio.runtime import worker
-
-    prepared = worker.prepare(payload)
-    if "error" not in prepared:
-        import pendulum  # noqa: F401  (studio.sdk.context imports it lazily, in every try)
-
-        import studio.sdk.execution
-        import studio.store.xcom_reader  # noqa: F401
-    return prepared
-
-
 class LocalRun:
     """Runs DAGs of one DAG file locally. Use as a context manager; ``close()`` stops every process."""
 
@@ -86,7 +56,7 @@ class LocalRun:
         self.path = Path(path)
         self.home = Path(home)
         self.clock = clock
-        self.server = ForkServer("studio.runtime.engine:prepare_warm", "studio.runtime.worker:run")
+        self.server = ForkServer("studio.runtime.worker:prepare", "studio.runtime.worker:run")
         prepared = self.server.start({"path": str(self.path)})
         if "error" in prepared:
             problem = prepared["error"]
@@ -149,7 +119,7 @@ class _Run:
         self.on_change = on_change
         previous, prior = self.past_states()
         self.machine = DagRunMachine(
-            machine_description(self.description), clock=self.clock, run_conf=conf, logical_date=self.logical_date,
+            self.description, clock=self.clock, run_conf=conf, logical_date=self.logical_date,
             previous=previous, prior_tis=prior,
         )  # fmt: skip
         self.tasks = {t["task_id"]: t for t in self.description["tasks"]}
@@ -255,13 +225,13 @@ class _Run:
                 "try_number": order.try_number, "run": self.run_info, "db_path": str(self.store.db_path),
             }  # fmt: skip
             timeout = task.get("execution_timeout")
-            log = self.log_path(order)
+            log = self.log_path(order.task_id, order.map_index, order.try_number)
             self.server.launch(order.key, request, log, timeout=timeout + TIMEOUT_GRACE if timeout else None)
 
-    def log_path(self, order: Launch) -> Path:
+    def log_path(self, task_id: str, map_index: int, try_number: int) -> Path:
         from studio.store import log_path
 
-        return log_path(self.owner.home, self.dag_id, self.run_id, order.task_id, order.map_index, order.try_number)
+        return log_path(self.owner.home, self.dag_id, self.run_id, task_id, map_index, try_number)
 
     def started(self, event: Started) -> None:
         ti = self.machine.ti(event.key)
@@ -270,18 +240,17 @@ class _Run:
         key = self.key(ti.task_id, ti.map_index)
         self.store.start_try(
             key, self.tries[event.key], start_date=now, pid=event.pid, hostname=self.owner.hostname,
-            log_path=self.log_path(Launch(event.key, ti.task_id, ti.map_index, self.tries[event.key])),
+            log_path=self.log_path(ti.task_id, ti.map_index, self.tries[event.key]),
             queued_dttm=self.queued_at.pop(event.key, None),
         )  # fmt: skip
         self.release(event.key)
         self.drain(skip_keys={event.key})
 
     def finished(self, event: Finished) -> None:
-        ti = self.machine.ti(event.key)
         result = event.result
         launches = self.machine.on_finished(event.key, result, event.exit_code, event.timed_out)
-        key = self.key(ti.task_id, ti.map_index)
         ti = self.machine.ti(event.key)
+        key = self.key(ti.task_id, ti.map_index)
         xcom = [(x["key"], x["value"]) for x in (result or {}).get("xcom") or []]
         queued = self.queued_at.pop(event.key, None)  # finished without a start: the fork failed
         if queued is not None:
@@ -289,7 +258,7 @@ class _Run:
         self.store.finish_try(
             key, self.tries[event.key], state=ti.state or S.FAILED, end_date=ti.end_date or self.clock(),
             try_state=(result or {}).get("state") or S.FAILED, exit_code=event.exit_code,
-            error=getattr(ti, "error", None), xcom=xcom, rendered_fields=(result or {}).get("rendered_fields"),
+            error=ti.error, xcom=xcom, rendered_fields=(result or {}).get("rendered_fields"),
             ti_fields={"queued_dttm": queued, "try_number": self.tries[event.key]} if queued else None,
         )  # fmt: skip
         self.release(event.key)
@@ -359,10 +328,8 @@ class _Run:
             self.dag_callback(kind)
 
     def dag_callback(self, kind: str) -> None:
-        from studio.store import log_path
-
         request = {"op": "dag_callback", "dag_id": self.dag_id, "kind": kind, "run": self.run_info}
-        log = log_path(self.owner.home, self.dag_id, self.run_id, "__dag_callbacks__", -1, 1)
+        log = self.log_path("__dag_callbacks__", -1, 1)
         self.server.launch(f"__dag_{kind}__", request, log, timeout=300)
         while self.server.running:
             self.server.events(None)

@@ -48,6 +48,9 @@ def _warm(dag: Any, rounds: int) -> None:
     effect-free steps run (environments, a context of a plain task: no template is rendered, no user
     callable is called), and any failure is ignored: the try then builds what it needs as before.
     """
+    import pendulum  # noqa: F401  (studio.sdk.context imports it lazily, in every try)
+
+    import studio.store.xcom_reader  # noqa: F401  (every try opens one)
     from studio.sdk.execution import prepare_task
     from studio.sdk.mapped import MappedOperator
     from studio.sdk.templating import operator_env
