@@ -1,5 +1,5 @@
-"""The engine's hot path (``studio.runtime.engine``): two store transactions per try, nothing announced
-before it is durable, the queued time still recorded, and a try that never starts still fully recorded.
+"""The engine's hot path (``studio.runtime.engine``): one store transaction per short try (two when the
+try outlives ``START_WRITE_DELAY``), nothing announced before it is durable, the queued time still recorded, and a try that never starts still fully recorded.
 
 Real processes (a fork server per test) and a real SQLite store in a temporary home.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from studio.runtime import forkserver_loop, worker
+from studio.runtime import engine, forkserver_loop, worker
 from studio.runtime.engine import LocalRun
 from studio.store import Store, TIKey
 
@@ -46,7 +46,11 @@ def _no_children() -> None:
     assert psutil.Process().children(recursive=True) == []
 
 
-def test_two_transactions_per_try_and_durable_announcements(chain_file: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("delay", "per_try"), [(3600.0, 1), (0.0, 2)], ids=["start-with-end", "start-alone"])
+def test_transactions_per_try_and_durable_announcements(
+    chain_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: float, per_try: int
+) -> None:
+    monkeypatch.setattr(engine, "START_WRITE_DELAY", delay)
     home = tmp_path / "home"
     seen: list[tuple[str, str | None, str | None]] = []
     commits: list[str] = []
@@ -55,7 +59,8 @@ def test_two_transactions_per_try_and_durable_announcements(chain_file: Path, tm
         real = type(store)._writing
 
         def counting(self: Store, *args: Any, **kwargs: Any) -> Any:
-            commits.append("w")
+            if not self._batch_depth:  # a real transaction, not a write joining a batch
+                commits.append("w")
             return real(self, *args, **kwargs)
 
         type(store)._writing = counting  # type: ignore[method-assign]
@@ -73,8 +78,8 @@ def test_two_transactions_per_try_and_durable_announcements(chain_file: Path, tm
             type(store)._writing = real  # type: ignore[method-assign]
     assert result["state"] == "success"
     assert {k: v["state"] for k, v in result["tasks"].items()} == {"a": "success", "b": "success", "c": "success"}
-    # create the run + 2 per try (start, finish) + the run's end state
-    assert len(commits) == 1 + 2 * 3 + 1
+    # create the run + per try (start and finish together, or apart) + the run's end state
+    assert len(commits) == 1 + per_try * 3 + 1
     order = ["scheduled", "queued", "running", "success"]
     for task in "abc":
         states = [new for t, new, _ in seen if t == task]

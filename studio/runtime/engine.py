@@ -9,10 +9,15 @@ No polling: the loop blocks on the fork server's socket until an event arrives o
 reschedule / timeout is due.
 
 Hot path (a 200-task chain, see bench/run_chain_200.py): the fork server's ``worker.prepare`` also
-imports and warms what a try needs, so no forked worker pays for it again. A launched try is not written on its own: its ``scheduled``/``queued`` changes
-are held (neither written nor announced) until ``start_try(..., queued_dttm=...)`` records queued and
-running in one transaction, so a try costs two commits (start, finish); changes already covered by the
-try records are never written twice, and nothing is announced before it is durable.
+imports and warms what a try needs, so no forked worker pays for it again; the server keeps a spare
+worker forked ahead of need and reports a try as soon as its result and log are complete
+(``forkserver_loop``). The engine imports SQLAlchemy while the fork server prepares. A launched try is
+not written on its own: its ``scheduled``/``queued`` changes are held (neither written nor announced),
+and so is ``running`` for up to ``START_WRITE_DELAY``: a try that ends within it is recorded — queued,
+running and its end — in ONE transaction (``store.batch()``), a longer one gets its start written (and
+announced) when the delay is up and its end later. Changes already covered by the try records are never
+written twice, and nothing is announced before it is durable. A try's end is committed before the next
+launch: the next worker may read its XCom from the store.
 
 depends_on_past / wait_for_downstream: before the run is created the engine reads the DAG's previous
 run (by logical date) from the store and hands its TI states to the machine, which keeps a task that
@@ -40,6 +45,7 @@ from studio.runtime.forkserver import Finished, ForkServer, Started
 from studio.runtime.params import resolve_params
 
 TIMEOUT_GRACE = 5.0  # seconds past execution_timeout before the fork server kills a worker itself
+START_WRITE_DELAY = 0.05  # a try's start waits this long for its end, so a short try costs one commit
 _TI_COLUMNS = frozenset({"start_date", "end_date"})
 _HELD = frozenset({S.SCHEDULED, S.QUEUED})  # a launched try's changes that start_try / finish_try write
 _TRY_WRITTEN = frozenset({S.RUNNING, S.SUCCESS, S.FAILED, S.SKIPPED})
@@ -57,15 +63,23 @@ class LocalRun:
         self.home = Path(home)
         self.clock = clock
         self.server = ForkServer("studio.runtime.worker:prepare", "studio.runtime.worker:run")
-        prepared = self.server.start({"path": str(self.path)})
+        self.server.begin({"path": str(self.path)})
+        try:
+            from studio.store import Store  # after the fork (workers never import SQLAlchemy), during prepare
+        except BaseException:
+            self.server.close()
+            raise
+        prepared = self.server.wait_ready()
         if "error" in prepared:
             problem = prepared["error"]
             self.server.close()
             raise StudioError(error(problem["message"], problem.get("file") or str(path), problem.get("line")))
         self.dags: dict[str, dict[str, Any]] = prepared["dags"]
-        from studio.store import Store  # after the fork: workers never import SQLAlchemy
-
-        self.store = Store.open(self.home)
+        try:
+            self.store = Store.open(self.home)
+        except BaseException:
+            self.server.close()
+            raise
         self.hostname = socket.gethostname()
 
     def __enter__(self) -> LocalRun:
@@ -135,6 +149,7 @@ class _Run:
         self.tries: dict[str, int] = {}
         self.queued_at: dict[str, dt.datetime] = {}  # launched, not yet started: queued time (unwritten)
         self.held: dict[str, list[StateChange]] = {}  # their changes, announced once written
+        self.starts: dict[str, tuple[Started, dt.datetime]] = {}  # started, start not yet written
 
     def past_states(self) -> tuple[dict[str, list[str | None]] | None, set[str]]:
         """What ``depends_on_past``/``wait_for_downstream`` read (Airflow's ``PrevDagrunDep``): the TI
@@ -194,14 +209,16 @@ class _Run:
         return result
 
     def step(self) -> None:
-        wakeup = self.machine.next_wakeup()
-        timeout = None if wakeup is None else max(0.0, (wakeup - self.clock()).total_seconds())
+        wakeups = [w for w in (self.machine.next_wakeup(), self.start_write_due()) if w is not None]
+        timeout = max(0.0, (min(wakeups) - self.clock()).total_seconds()) if wakeups else None
         for event in self.server.events(timeout):
             if isinstance(event, Started):
                 self.started(event)
             elif isinstance(event, Finished):
                 self.finished(event)
-        self.launch(self.machine.due(self.clock()))
+        now = self.clock()
+        self.write_starts([k for k, (_, at) in self.starts.items() if (now - at).total_seconds() >= START_WRITE_DELAY])
+        self.launch(self.machine.due(now))
         for key in self.machine.stops():
             self.server.cancel(key)
         self.persist()
@@ -234,17 +251,35 @@ class _Run:
         return log_path(self.owner.home, self.dag_id, self.run_id, task_id, map_index, try_number)
 
     def started(self, event: Started) -> None:
-        ti = self.machine.ti(event.key)
-        now = self.clock()
-        self.machine.on_started(event.key, now)
+        """The worker runs: the machine knows at once; the store (and so every observer) learns it with the
+        try's end if that comes within ``START_WRITE_DELAY``, else then (``write_starts``)."""
+        self.machine.on_started(event.key, self.clock())
+        self.starts[event.key] = (event, self.clock())
+
+    def start_write_due(self) -> dt.datetime | None:
+        if not self.starts:
+            return None
+        return min(at for _, at in self.starts.values()) + dt.timedelta(seconds=START_WRITE_DELAY)
+
+    def write_starts(self, task_keys: list[str]) -> None:
+        """Write (one transaction) and then announce the running state of started tries."""
+        if not task_keys:
+            return
+        with self.store.batch():
+            for task_key in task_keys:
+                self.write_start(task_key)
+        for task_key in task_keys:
+            self.release(task_key)
+
+    def write_start(self, task_key: str) -> None:
+        event, at = self.starts.pop(task_key)
+        ti = self.machine.ti(task_key)
         key = self.key(ti.task_id, ti.map_index)
         self.store.start_try(
-            key, self.tries[event.key], start_date=now, pid=event.pid, hostname=self.owner.hostname,
-            log_path=self.log_path(ti.task_id, ti.map_index, self.tries[event.key]),
-            queued_dttm=self.queued_at.pop(event.key, None),
+            key, self.tries[task_key], start_date=ti.start_date or at, pid=event.pid, hostname=self.owner.hostname,
+            log_path=self.log_path(ti.task_id, ti.map_index, self.tries[task_key]),
+            queued_dttm=self.queued_at.pop(task_key, None),
         )  # fmt: skip
-        self.release(event.key)
-        self.drain(skip_keys={event.key})
 
     def finished(self, event: Finished) -> None:
         result = event.result
@@ -252,15 +287,18 @@ class _Run:
         ti = self.machine.ti(event.key)
         key = self.key(ti.task_id, ti.map_index)
         xcom = [(x["key"], x["value"]) for x in (result or {}).get("xcom") or []]
-        queued = self.queued_at.pop(event.key, None)  # finished without a start: the fork failed
-        if queued is not None:
-            self.store.record_try(key, self.tries[event.key], state=S.QUEUED, queued_dttm=queued)
-        self.store.finish_try(
-            key, self.tries[event.key], state=ti.state or S.FAILED, end_date=ti.end_date or self.clock(),
-            try_state=(result or {}).get("state") or S.FAILED, exit_code=event.exit_code,
-            error=ti.error, xcom=xcom, rendered_fields=(result or {}).get("rendered_fields"),
-            ti_fields={"queued_dttm": queued, "try_number": self.tries[event.key]} if queued else None,
-        )  # fmt: skip
+        with self.store.batch():  # the try's start (if not written yet) and its end: one commit
+            if event.key in self.starts:
+                self.write_start(event.key)
+            queued = self.queued_at.pop(event.key, None)  # finished without a start: the fork failed
+            if queued is not None:
+                self.store.record_try(key, self.tries[event.key], state=S.QUEUED, queued_dttm=queued)
+            self.store.finish_try(
+                key, self.tries[event.key], state=ti.state or S.FAILED, end_date=ti.end_date or self.clock(),
+                try_state=(result or {}).get("state") or S.FAILED, exit_code=event.exit_code,
+                error=ti.error, xcom=xcom, rendered_fields=(result or {}).get("rendered_fields"),
+                ti_fields={"queued_dttm": queued, "try_number": self.tries[event.key]} if queued else None,
+            )  # fmt: skip
         self.release(event.key)
         self.hold(launches)
         self.drain(skip_keys={event.key})
@@ -270,12 +308,18 @@ class _Run:
         self.drain(skip_keys=set())
 
     def drain(self, skip_keys: set[str]) -> None:
-        """Write the machine's state changes (those not already written by the try records), then announce.
+        """Write the machine's state changes (those not already written by the try records — ``running`` is
+        always written by ``start_try``), then announce.
 
         A launched try's ``scheduled``/``queued`` changes are held for ``start_try`` (see the module doc);
         any other change of that TI first writes what was held, so the store never skips a state."""
         for change in self.machine.changes():
             key = self.key(change.task_id, change.map_index)
+            if change.key in self.starts:  # started, start not written yet: hold `running`, else write it
+                if change.new == S.RUNNING:
+                    self.held.setdefault(change.key, []).append(change)
+                    continue
+                self.write_starts([change.key])
             held = self.held.get(change.key)
             if held is not None:
                 if change.new in _HELD and change.key in self.queued_at:
@@ -286,7 +330,7 @@ class _Run:
             if expanded is not None:
                 if int(expanded) > 0:
                     self.store.expand_mapped_task(self.dag_id, self.run_id, change.task_id, int(expanded))
-            elif change.key not in skip_keys or change.new not in _TRY_WRITTEN:
+            elif change.new != S.RUNNING and (change.key not in skip_keys or change.new not in _TRY_WRITTEN):
                 fields = {k: v for k, v in (change.fields or {}).items() if k in _TI_COLUMNS}
                 self.store.update_ti(key, state=change.new, try_number=change.try_number, **fields)
             if self.on_change is not None:
@@ -315,11 +359,13 @@ class _Run:
                 self.on_change(change)
 
     def cancel_remaining(self) -> None:
+        self.write_starts(list(self.starts))
         self.machine.cancel()
         self.persist()
         self.store.set_dag_run_state(self.dag_id, self.run_id, S.RUN_FAILED, end_date=self.clock())
 
     def finish_run(self) -> None:
+        self.write_starts(list(self.starts))
         self.persist()
         state = self.machine.state
         self.store.set_dag_run_state(self.dag_id, self.run_id, state, end_date=self.clock())

@@ -129,6 +129,12 @@ class ForkServer:
 
     def start(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """Fork the server, run ``prepare(payload)`` in it and return what it returned."""
+        self.begin(payload)
+        return self.wait_ready(timeout)
+
+    def begin(self, payload: dict[str, Any]) -> None:
+        """Fork the server, which starts ``prepare(payload)``; the caller may work meanwhile (e.g. import
+        what the server must not carry) and then collects the result with :meth:`wait_ready`."""
         if self._sock is not None or self._owner:
             raise ForkServerError("start() was already called")
         ours, theirs = socket.socketpair()
@@ -148,6 +154,13 @@ class ForkServer:
         self._selector.register(ours, selectors.EVENT_READ)
         ForkServer._live.add(self)
         atexit.register(self.close)
+
+    def wait_ready(self, timeout: float | None = None) -> dict[str, Any]:
+        """Wait for ``prepare`` (started by :meth:`begin`) and return what it returned."""
+        if self.prepared is not None:
+            return self.prepared
+        if self._sock is None:
+            raise ForkServerError("the fork server is not running (begin() first)")
         messages = self._read(timeout)
         if not messages:
             self._dead = f"prepare() did not finish within {timeout} s"
@@ -161,8 +174,8 @@ class ForkServer:
             self.close()
             raise ForkServerError(f"unexpected first message from the fork server: {first.get('op')!r}")
         self._accept(messages[1:])
-        self.prepared = first.get("prepared")
-        return self.prepared if self.prepared is not None else {}
+        self.prepared = first.get("prepared") or {}
+        return self.prepared
 
     def close(self) -> None:
         """Cancel every worker, stop the server and reap it; idempotent (also runs at interpreter exit)."""

@@ -5,10 +5,20 @@ One single-threaded selector loop over the control socket, a SIGCHLD wake-up pip
 to the engine is buffered and written when the socket is writable, and a flood of output is read a bounded
 amount per turn, so one misbehaving worker cannot starve the others.
 
+Spare worker: the server keeps one worker forked and set up ahead of need (``procs.spare_main``: own
+session, signals, stdout/stderr pipe), blocked on an assignment pipe. A launch hands it the request, so
+neither the fork nor the set-up is on a try's critical path; a new spare is forked once the loop has
+handled what came in. A launch that finds no spare (a burst), or whose request is large, forks directly.
+
 A worker's end, in order: SIGCHLD → reap it → SIGKILL its process group → (Linux) kill orphans it left
 behind that escaped the group → wait until the group and those orphans are gone (their SIGCHLDs, with a
 5 ms re-check as a safety net for processes re-parented elsewhere) → drain its pipes → close the log
-(with the cap note) → send ``finished``.
+(with the cap note) → send ``finished``. Early end: a worker that returned normally closes its
+stdout/stderr and then writes its result (``procs.worker_run``); when both pipes are at their end and the
+result frame is complete, nothing of the try is left to read, so ``finished`` (exit code 0) is sent
+right away and the process — still tearing down its address space — becomes *lingering*: reaped, its
+group killed and its orphans collected as above, without holding up the next try. The server does not
+exit while a lingering process or its group exists, so nothing outlives the run.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from studio.runtime.procs import (
     read_available,
     set_child_subreaper,
     signal_group,
+    spare_main,
     wait_status,
     worker_main,
 )
@@ -43,6 +54,7 @@ if TYPE_CHECKING:
 
 _BLOCKED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _SETTLE_RECHECK = 0.005
+_SPARE_MAX_REQUEST = 1 << 15  # a larger assignment could fill the pipe before the spare reads it
 
 
 @dataclass(eq=False)
@@ -59,6 +71,16 @@ class _Worker:
     cancelled: bool = False
     killed: bool = False  # SIGKILL sent; now only its SIGCHLD is awaited
     status: int | None = None  # waitpid status once reaped
+
+
+@dataclass(eq=False)
+class _Spare:
+    """A worker forked and set up ahead of need, waiting for its request on ``assign_fd``."""
+
+    pid: int
+    assign_fd: int
+    out_fd: int
+    res_fd: int
 
 
 def server_main(sock: socket.socket, config: ForkServer, payload: dict[str, Any], inherited: list[int]) -> NoReturn:
@@ -120,12 +142,16 @@ class _Loop:
         self.outbox = bytearray()
         self.workers: dict[str, _Worker] = {}
         self.by_pid: dict[int, _Worker] = {}
+        self.lingering: dict[int, _Worker] = {}  # finished early (result and log complete), not yet gone
+        self.spare: _Spare | None = None
+        self.retired: set[int] = set()  # spares told to end, not yet reaped
         self.orphan_groups: set[int] = set()
         self.stopping = self.client_gone = self.term_requested = False
 
     # -- loop --------------------------------------------------------------------------------------------
     def serve(self) -> None:
-        while not (self.stopping and not self.workers and not self._orphans_left()):
+        self._replenish()
+        while not (self.stopping and not self.workers and not self._leftovers()):
             for key, mask in self.sel.select(self._timeout()):
                 tag = key.data
                 if tag == "ctl":
@@ -145,13 +171,18 @@ class _Loop:
             self._reap()
             self._check_deadlines()
             self._settle()
+            self._replenish()
         if self.outbox and not self.client_gone:
             with contextlib.suppress(OSError):
                 self.sock.setblocking(True)
                 self.sock.sendall(self.outbox)
 
+    def _leftovers(self) -> bool:
+        """Whether processes of ended workers (lingering, retired spares, orphans) still exist."""
+        return bool(self.lingering or self.retired) | self._orphans_left()
+
     def _timeout(self) -> float | None:
-        if any(w.status is not None for w in self.workers.values()) or self.orphan_groups:
+        if any(w.status is not None for w in self.workers.values()) or self.orphan_groups or self._lingering_reaped():
             return _SETTLE_RECHECK
         times = [t for w in self.workers.values() if not w.killed for t in (w.deadline, w.kill_at) if t is not None]
         return max(0.0, min(times) - self.clock()) if times else None
@@ -162,6 +193,7 @@ class _Loop:
     def _stop(self) -> None:
         """Cancel every worker; the loop ends once all are finished and no orphan is left."""
         self.stopping = True
+        self._retire_spare()
         for worker in self.workers.values():
             worker.cancelled = worker.cancelled or worker.status is None
             self._terminate(worker)
@@ -231,43 +263,112 @@ class _Loop:
         self._send({"op": "started", "key": key, "pid": worker.pid})
 
     def _fork(self, key: str, message: dict[str, Any]) -> _Worker:
+        """Start the worker of ``key``: hand the request to the spare, or fork one for it."""
         log_path = str(message["log_path"])
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         log = CappedLog(log_path, self.cap)
+        try:
+            spare = self._take_spare(message)
+            if spare is not None:
+                pid, out_r, res_r = spare.pid, spare.out_fd, spare.res_fd
+            else:
+                pid, out_r, res_r = self._fork_child(message)
+        except BaseException:
+            log.close()
+            raise
+        worker = _Worker(key, pid, log, out_r, res_r, None)
+        if message.get("timeout") is not None:
+            worker.deadline = self.clock() + float(message["timeout"])
+        for fd, kind in ((out_r, "out"), (res_r, "res")):
+            self.sel.register(fd, selectors.EVENT_READ, (kind, worker))
+        return worker
+
+    def _own_fds(self) -> list[int]:
+        """The server's descriptors, which no child may keep (closed in every worker after the fork)."""
+        own = [self.sock.fileno(), self.wake_r, self.wake_w]
+        if hasattr(self.sel, "fileno"):  # epoll / kqueue
+            own.append(self.sel.fileno())
+        for other in self.workers.values():  # a lingering worker's pipes and log are closed already
+            own += [fd for fd in (other.out_fd, other.res_fd, other.log.fd) if fd is not None]
+        if self.spare is not None:
+            own += [self.spare.assign_fd, self.spare.out_fd, self.spare.res_fd]
+        return own
+
+    def _fork_child(self, message: dict[str, Any] | None) -> tuple[int, int, int]:
+        """Fork a worker: for ``message``'s request, or (None) a spare. Returns (pid, out_r, res_r[, assign_w])."""
         fds: list[int] = []
         try:
             out_r, out_w = os.pipe()
-            fds += (out_r, out_w)
             res_r, res_w = os.pipe()
-            fds += (res_r, res_w)
-            own = [self.sock.fileno(), self.wake_r, self.wake_w, out_r, res_r, log.fd]
-            if hasattr(self.sel, "fileno"):  # epoll / kqueue
-                own.append(self.sel.fileno())
-            for other in self.workers.values():
-                own += [fd for fd in (other.out_fd, other.res_fd, other.log.fd) if fd is not None]
+            fds += (out_r, out_w, res_r, res_w)
+            if message is None:
+                assign_r, assign_w = os.pipe()
+                fds += (assign_r, assign_w)
+            own = [*self._own_fds(), out_r, res_r] + ([assign_w] if message is None else [])
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(Exception):
                     stream.flush()
             mask = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
             pid = os.fork()
             if pid == 0:
+                if message is None:
+                    spare_main(self.run, assign_r, out_w, res_w, own, self.pid, mask)
                 worker_main(self.run, message.get("request") or {}, out_w, res_w, own, message.get("rlimit_as"),
                             self.pid, mask)  # fmt: skip
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         except BaseException:
             for fd in fds:
                 os.close(fd)
-            log.close()
             raise
         os.close(out_w)
         os.close(res_w)
-        worker = _Worker(key, pid, log, out_r, res_r, None)
-        if message.get("timeout") is not None:
-            worker.deadline = self.clock() + float(message["timeout"])
-        for fd, kind in ((out_r, "out"), (res_r, "res")):
+        for fd in (out_r, res_r):
             os.set_blocking(fd, False)
-            self.sel.register(fd, selectors.EVENT_READ, (kind, worker))
-        return worker
+        if message is None:
+            os.close(assign_r)
+            self.spare = _Spare(pid, assign_w, out_r, res_r)
+        return pid, out_r, res_r
+
+    # -- spare -------------------------------------------------------------------------------------------
+    def _replenish(self) -> None:
+        """Fork a spare if there is none (once the loop has nothing else to do this turn)."""
+        if self.spare is not None or self.stopping:
+            return
+        try:
+            self._fork_child(None)
+        except OSError:
+            self.spare = None  # no spare now (e.g. EAGAIN): launches fork directly, the next turn retries
+
+    def _take_spare(self, message: dict[str, Any]) -> _Spare | None:
+        """The spare with ``message``'s request written to it, or None (no spare, or a large request)."""
+        spare = self.spare
+        if spare is None:
+            return None
+        data = encode({"request": message.get("request") or {}, "rlimit_as": message.get("rlimit_as")})
+        if len(data) > _SPARE_MAX_REQUEST:
+            return None
+        self.spare = None
+        try:
+            os.write(spare.assign_fd, data)  # fits in the pipe: never blocks
+        except OSError:
+            self._discard_spare(spare)
+            return None
+        os.close(spare.assign_fd)
+        return spare
+
+    def _retire_spare(self) -> None:
+        if self.spare is not None:
+            spare, self.spare = self.spare, None
+            self._discard_spare(spare)
+
+    def _discard_spare(self, spare: _Spare) -> None:
+        """End a spare that will not run a try: close its pipes (it exits on EOF), kill it, await its reaping."""
+        for fd in (spare.assign_fd, spare.out_fd, spare.res_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(spare.pid, signal.SIGKILL)
+        self.retired.add(spare.pid)
 
     def _send_finished_error(self, key: str, error: str) -> None:
         self._send({"op": "finished", "key": key, "pid": 0, "exit_code": None, "signal": None, "result": None,
@@ -283,6 +384,7 @@ class _Loop:
             self.sel.unregister(worker.out_fd)
             os.close(worker.out_fd)
             worker.out_fd = None
+            self._maybe_finish_early(worker)
 
     def _pump_result(self, worker: _Worker, limit: int = 1 << 20) -> None:
         if worker.res_fd is None:
@@ -294,6 +396,28 @@ class _Loop:
             self.sel.unregister(worker.res_fd)
             os.close(worker.res_fd)
             worker.res_fd = None
+            self._maybe_finish_early(worker)
+
+    def _maybe_finish_early(self, worker: _Worker) -> None:
+        """Report a try that returned normally as soon as its log and result are complete (module doc)."""
+        if worker.out_fd is not None or worker.res_fd is not None or worker.status is not None:
+            return
+        if (
+            worker.cancelled
+            or worker.timed_out
+            or worker.kill_at is not None
+            or self.workers.get(worker.key) is not worker
+        ):
+            return
+        result = decode_result(bytes(worker.result))
+        if result is None:
+            return
+        worker.log.close()
+        del self.workers[worker.key]
+        self.lingering[worker.pid] = worker
+        self._send({"op": "finished", "key": worker.key, "pid": worker.pid, "exit_code": 0, "signal": None,
+                    "result": result, "timed_out": False, "cancelled": False, "error": None,
+                    "log_dropped": worker.log.dropped})  # fmt: skip
 
     def _terminate(self, worker: _Worker) -> None:
         """SIGTERM to the group now, SIGKILL after the grace period (idempotent)."""
@@ -331,17 +455,34 @@ class _Loop:
             if worker is not None and worker.status is None:
                 worker.status = status
                 signal_group(pid, signal.SIGKILL)
+            elif self.spare is not None and pid == self.spare.pid:  # a spare that died waiting
+                spare, self.spare = self.spare, None
+                self._discard_spare(spare)
+                signal_group(pid, signal.SIGKILL)
+            if pid in self.retired:
+                self.retired.discard(pid)
+                signal_group(pid, signal.SIGKILL)
+                self.orphan_groups.add(pid)
+
+    def _lingering_reaped(self) -> bool:
+        return any(w.status is not None for w in self.lingering.values())
 
     def _orphans_left(self) -> bool:
         """Kill orphans adopted from ended workers; whether any of them (or their groups) still exist."""
         running = [w.pid for w in self.workers.values() if w.status is None]
+        known = set(self.by_pid) | self.retired | ({self.spare.pid} if self.spare is not None else set())
         for pid in child_pids(self.pid):
-            if pid not in self.by_pid and (group := kill_orphan(pid, running)) is not None:
+            if pid not in known and (group := kill_orphan(pid, running)) is not None:
                 self.orphan_groups.add(group)
         self.orphan_groups = {g for g in self.orphan_groups if group_exists(g)}
         return bool(self.orphan_groups)
 
     def _settle(self) -> None:
+        gone = [pid for pid, w in self.lingering.items() if w.status is not None and not group_exists(pid)]
+        for pid in gone:  # finished early: forgotten once its group is gone (orphans it left are killed)
+            del self.lingering[pid], self.by_pid[pid]
+        if gone:
+            self._orphans_left()
         ended = [w for w in self.workers.values() if w.status is not None and not group_exists(w.pid)]
         if not ended or self._orphans_left():
             return

@@ -154,43 +154,45 @@ def _text_stream(fd: int) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
 
 
-def worker_main(
-    run: Callable[[dict[str, Any]], Any],
-    request: dict[str, Any],
-    out_fd: int,
-    result_fd: int,
-    close_fds: Iterable[int],
-    rlimit_as: int | None,
-    server_pid: int,
-    signal_mask: Iterable[int] = (),
-) -> NoReturn:
-    """The body of a freshly forked worker; never returns (``os._exit``, so no atexit handlers run and no
-    buffer inherited from the fork server is flushed a second time)."""
+def worker_setup(out_fd: int, close_fds: Iterable[int], server_pid: int, signal_mask: Iterable[int] = ()) -> None:
+    """Make a freshly forked child a worker: its own session and process group, the parent-death signal,
+    default signal handlers, stdin from /dev/null, stdout/stderr into ``out_fd``, no fd of the server."""
+    os.setsid()
+    set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != server_pid:  # the fork server died before the line above
+        os._exit(1)
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)  # the fork server blocked signals around fork
+    for fd in close_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    if out_fd > 2:
+        os.close(out_fd)
+    sys.stdout = sys.__stdout__ = _text_stream(1)
+    sys.stderr = sys.__stderr__ = _text_stream(2)
+    faulthandler.enable(sys.stderr)
+
+
+def worker_run(run: Callable[[dict[str, Any]], Any], request: dict[str, Any], result_fd: int,
+               rlimit_as: int | None) -> NoReturn:  # fmt: skip
+    """Run ``run(request)`` in a set-up worker and end the process; never returns (``os._exit``, so no
+    atexit handlers run and no buffer inherited from the fork server is flushed a second time).
+
+    The end is ordered for the fork server: stdout/stderr are flushed and closed first, then the result
+    frame is written and its pipe closed. So when both pipes are at their end the log is complete and the
+    result is known while the process is still tearing down its address space (see ``forkserver_loop``);
+    a result is only ever written by a try that returned normally (exit code 0)."""
     code, payload = 1, b""
     try:
-        os.setsid()
-        set_parent_death_signal(signal.SIGKILL)
-        if os.getppid() != server_pid:  # the fork server died before the line above
-            os._exit(1)
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)  # the fork server blocked signals around fork
-        for fd in close_fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-        if out_fd > 2:
-            os.close(out_fd)
-        sys.stdout = sys.__stdout__ = _text_stream(1)
-        sys.stderr = sys.__stderr__ = _text_stream(2)
-        faulthandler.enable(sys.stderr)
         if rlimit_as:
             import resource
 
@@ -210,10 +212,64 @@ def worker_main(
             sys.stdout.flush()
             sys.stderr.flush()
         with contextlib.suppress(BaseException):
+            faulthandler.disable()
+            os.close(1)
+            os.close(2)
+        with contextlib.suppress(BaseException):
             view = memoryview(payload)
             while view:
                 view = view[os.write(result_fd, view) :]
+            os.close(result_fd)
         os._exit(code)
+
+
+def worker_main(
+    run: Callable[[dict[str, Any]], Any],
+    request: dict[str, Any],
+    out_fd: int,
+    result_fd: int,
+    close_fds: Iterable[int],
+    rlimit_as: int | None,
+    server_pid: int,
+    signal_mask: Iterable[int] = (),
+) -> NoReturn:
+    """The body of a worker forked for a known request: set up, run, exit."""
+    try:
+        worker_setup(out_fd, close_fds, server_pid, signal_mask)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+        os._exit(1)
+    worker_run(run, request, result_fd, rlimit_as)
+
+
+def spare_main(
+    run: Callable[[dict[str, Any]], Any],
+    assign_fd: int,
+    out_fd: int,
+    result_fd: int,
+    close_fds: Iterable[int],
+    server_pid: int,
+    signal_mask: Iterable[int] = (),
+) -> NoReturn:
+    """The body of a *spare* worker, forked before its request is known: set up, then block until the
+    fork server writes ``{"request", "rlimit_as"}`` into ``assign_fd``, and run it. The end of that pipe
+    without a request (the server retires the spare) ends the process quietly."""
+    try:
+        worker_setup(out_fd, close_fds, server_pid, signal_mask)
+        reader = MessageReader()
+        messages: list[dict[str, Any]] = []
+        while not messages:
+            chunk = os.read(assign_fd, 1 << 16)
+            if not chunk:
+                os._exit(0)
+            messages = reader.feed(chunk)
+        os.close(assign_fd)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+        os._exit(1)
+    worker_run(run, messages[0].get("request") or {}, result_fd, messages[0].get("rlimit_as"))
 
 
 def read_available(fd: int, limit: int = 1 << 22, size: int = 1 << 16) -> tuple[list[bytes], bool]:

@@ -1,7 +1,8 @@
 """The store: one SQLite file (WAL, ``synchronous=FULL``) behind one long-lived SQLAlchemy Core connection.
 
 Every write method is ONE transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), durable when the method returns,
-so the engine can announce a state change right after. Statements are built once (module level or cached
+so the engine can announce a state change right after; inside ``with store.batch():`` the writes join one
+transaction that commits when the block ends (the engine writes a short try's start and end with one commit). Statements are built once (module level or cached
 per set of columns) and executed with parameters; there is no ORM and no session per call. Reads are in
 :mod:`studio.store.queries`.
 """
@@ -39,6 +40,7 @@ class Store(StoreQueries):
         self._clock = clock
         self._upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
         self._pid = os.getpid()
+        self._batch_depth = 0
 
     @classmethod
     def open(
@@ -73,8 +75,30 @@ class Store(StoreQueries):
         self.close()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the writes inside into ONE transaction (one commit): durable together when the block ends,
+        or — if anything inside raises — none of them. Nested batches join the outermost one."""
+        if self._batch_depth:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+            return
+        with self._writing("batch"):
+            self._batch_depth = 1
+            try:
+                yield
+            finally:
+                self._batch_depth = 0
+
+    @contextmanager
     def _writing(self, what: str = "") -> Iterator[Connection]:
-        """One write transaction; a constraint violation becomes a :class:`StoreError` (rolled back)."""
+        """One write transaction (or a part of the open :meth:`batch`); a constraint violation becomes a
+        :class:`StoreError` (rolled back)."""
+        if self._batch_depth:
+            yield self._conn
+            return
         self._check_process()
         try:
             with self._conn.begin():
