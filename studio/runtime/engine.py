@@ -62,7 +62,9 @@ class LocalRun:
         self.path = Path(path)
         self.home = Path(home)
         self.clock = clock
-        self.server = ForkServer("studio.runtime.worker:prepare", "studio.runtime.worker:run")
+        self.server = ForkServer(
+            "studio.runtime.worker:prepare", "studio.runtime.worker:run", warm="studio.runtime.worker:warm_spare"
+        )
         self.server.begin({"path": str(self.path)})
         try:
             from studio.store import Store  # after the fork (workers never import SQLAlchemy), during prepare

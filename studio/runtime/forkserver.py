@@ -7,6 +7,9 @@ DAG file there and returns its description) and then forks a worker per ``launch
 of its own session and process group, writes stdout/stderr into a pipe that the server copies into the
 try's log file (capped: beyond ``log_cap_bytes`` the output is dropped and one note line says how much),
 calls ``run(request)`` and sends the returned dict over a result pipe just before ``os._exit``. The
+optional ``warm`` function runs in each spare worker (forked ahead of need) before its request arrives,
+to fault in, off the critical path, the copy-on-write pages a try is about to touch; it must have no
+side effects (its output is discarded). The
 server's own output (what the DAG file prints while ``prepare`` imports it) goes to the caller's stderr,
 never to its stdout, which ``dagstudio run --json`` owns.
 
@@ -91,17 +94,18 @@ class ForkServer:
         kill_grace: float = KILL_GRACE,
         rlimit_as: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        warm: str | None = None,
     ) -> None:
         if sys.platform == "win32" or not hasattr(os, "fork"):
             raise UnsupportedPlatformError(
                 "DAG Studio's fork server needs os.fork (Linux, macOS); the Windows worker pool is not implemented"
             )
-        for path in (prepare, run):
+        for path in (prepare, run, *([warm] if warm else [])):
             if path.count(":") != 1 or path.startswith(":") or path.endswith(":"):
                 raise ValueError(f"expected 'module:function', got {path!r}")
         if log_cap_bytes < 0 or kill_grace < 0:
             raise ValueError("log_cap_bytes and kill_grace must not be negative")
-        self.prepare_path, self.run_path = prepare, run
+        self.prepare_path, self.run_path, self.warm_path = prepare, run, warm
         self.log_cap_bytes, self.kill_grace, self.rlimit_as = log_cap_bytes, kill_grace, rlimit_as
         self.clock = clock
         self._sock: socket.socket | None = None

@@ -107,13 +107,14 @@ def server_main(sock: socket.socket, config: ForkServer, payload: dict[str, Any]
         try:
             prepared = resolve(config.prepare_path)(payload)
             run = resolve(config.run_path)
+            warm = resolve(config.warm_path) if config.warm_path else None
             ready = encode({"op": "ready", "prepared": prepared})
         except BaseException:
             sock.sendall(encode({"op": "prepare_error", "traceback": traceback.format_exc()}))
             os._exit(1)
         sock.sendall(ready)
         gc.freeze()  # the warm heap stays shared with the workers instead of being touched by the collector
-        _Loop(sock, run, config).serve()
+        _Loop(sock, run, config, warm).serve()
     except BaseException:
         with contextlib.suppress(BaseException):
             traceback.print_exc()
@@ -123,8 +124,8 @@ def server_main(sock: socket.socket, config: ForkServer, payload: dict[str, Any]
 
 
 class _Loop:
-    def __init__(self, sock: socket.socket, run: Any, config: ForkServer) -> None:
-        self.sock, self.run = sock, run
+    def __init__(self, sock: socket.socket, run: Any, config: ForkServer, warm: Any = None) -> None:
+        self.sock, self.run, self.warm = sock, run, warm
         self.cap, self.grace, self.clock = config.log_cap_bytes, config.kill_grace, config.clock
         self.pid = os.getpid()
         self.sock.setblocking(False)
@@ -312,7 +313,7 @@ class _Loop:
             pid = os.fork()
             if pid == 0:
                 if message is None:
-                    spare_main(self.run, assign_r, out_w, res_w, own, self.pid, mask)
+                    spare_main(self.run, assign_r, out_w, res_w, own, self.pid, mask, self.warm)
                 worker_main(self.run, message.get("request") or {}, out_w, res_w, own, message.get("rlimit_as"),
                             self.pid, mask)  # fmt: skip
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)

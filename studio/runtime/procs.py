@@ -223,6 +223,25 @@ def worker_run(run: Callable[[dict[str, Any]], Any], request: dict[str, Any], re
         os._exit(code)
 
 
+def _quietly(function: Callable[[], Any]) -> None:
+    """Call ``function`` with stdout/stderr pointed at /dev/null, ignoring any error."""
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with contextlib.suppress(BaseException):
+            function()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
 def worker_main(
     run: Callable[[dict[str, Any]], Any],
     request: dict[str, Any],
@@ -251,12 +270,16 @@ def spare_main(
     close_fds: Iterable[int],
     server_pid: int,
     signal_mask: Iterable[int] = (),
+    warm: Callable[[], Any] | None = None,
 ) -> NoReturn:
-    """The body of a *spare* worker, forked before its request is known: set up, then block until the
-    fork server writes ``{"request", "rlimit_as"}`` into ``assign_fd``, and run it. The end of that pipe
-    without a request (the server retires the spare) ends the process quietly."""
+    """The body of a *spare* worker, forked before its request is known: set up, ``warm()`` (output
+    discarded, errors ignored), then block until the fork server writes ``{"request", "rlimit_as"}`` into
+    ``assign_fd``, and run it. The end of that pipe without a request (the server retires the spare) ends
+    the process quietly."""
     try:
         worker_setup(out_fd, close_fds, server_pid, signal_mask)
+        if warm is not None:
+            _quietly(warm)
         reader = MessageReader()
         messages: list[dict[str, Any]] = []
         while not messages:

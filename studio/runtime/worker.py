@@ -71,6 +71,13 @@ def _warm(dag: Any, rounds: int) -> None:
             prepare_task(dag, plain.task_id, -1, 1, run_info, _NoXCom())
 
 
+def warm_spare() -> None:
+    """In a spare worker (forked, waiting for its try): go through a try's preparation once, so the pages
+    it writes to are copied now instead of on the try's critical path (see ``forkserver``)."""
+    for dag in list(_DAGS.values())[:1]:
+        _warm(dag, 1)
+
+
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """One try of one task instance (``op: "task"``) or a DAG-level callback (``op: "dag_callback"``)."""
     from studio.sdk.execution import run_dag_callback, run_task
