@@ -14,6 +14,7 @@ from typing import Any
 
 import psutil
 import pytest
+from sqlalchemy import event
 
 from studio.runtime import engine, forkserver_loop, worker
 from studio.runtime.engine import LocalRun
@@ -55,15 +56,9 @@ def test_transactions_per_try_and_durable_announcements(
     seen: list[tuple[str, str | None, str | None]] = []
     commits: list[str] = []
     with LocalRun(chain_file, home) as local:
-        store = local.store
-        real = type(store)._writing
-
-        def counting(self: Store, *args: Any, **kwargs: Any) -> Any:
-            if not self._batch_depth:  # a real transaction, not a write joining a batch
-                commits.append("w")
-            return real(self, *args, **kwargs)
-
-        type(store)._writing = counting  # type: ignore[method-assign]
+        engine_ = local.store._engine
+        count = lambda conn: conn.info.get("read") or commits.append("commit")  # noqa: E731  (write COMMITs)
+        event.listen(engine_, "commit", count)
         try:
             reader = Store.open(home)
 
@@ -75,7 +70,7 @@ def test_transactions_per_try_and_durable_announcements(
             result = local.execute("chain", logical_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), on_change=on_change)
             reader.close()
         finally:
-            type(store)._writing = real  # type: ignore[method-assign]
+            event.remove(engine_, "commit", count)
     assert result["state"] == "success"
     assert {k: v["state"] for k, v in result["tasks"].items()} == {"a": "success", "b": "success", "c": "success"}
     # create the run + per try (start and finish together, or apart) + the run's end state

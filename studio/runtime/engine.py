@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,7 @@ class _Run:
         self.queued_at: dict[str, dt.datetime] = {}  # launched, not yet started: queued time (unwritten)
         self.held: dict[str, list[StateChange]] = {}  # their changes, announced once written
         self.starts: dict[str, tuple[Started, dt.datetime]] = {}  # started, start not yet written
+        self.deferred: list[StateChange] | None = None  # inside `batch()`: announced after the commit
 
     def past_states(self) -> tuple[dict[str, list[str | None]] | None, set[str]]:
         """What ``depends_on_past``/``wait_for_downstream`` read (Airflow's ``PrevDagrunDep``): the TI
@@ -211,19 +213,48 @@ class _Run:
         return result
 
     def step(self) -> None:
+        """Wait for events (or the next timer), handle them in ONE transaction, then launch what they
+        made ready — after the commit, since the new workers may read the XCom just written."""
         wakeups = [w for w in (self.machine.next_wakeup(), self.start_write_due()) if w is not None]
         timeout = max(0.0, (min(wakeups) - self.clock()).total_seconds()) if wakeups else None
-        for event in self.server.events(timeout):
-            if isinstance(event, Started):
-                self.started(event)
-            elif isinstance(event, Finished):
-                self.finished(event)
-        now = self.clock()
-        self.write_starts([k for k, (_, at) in self.starts.items() if (now - at).total_seconds() >= START_WRITE_DELAY])
-        self.launch(self.machine.due(now))
+        events = self.server.events(timeout)
+        launches: list[Launch] = []
+        with self.batch():
+            for event in events:
+                if isinstance(event, Started):
+                    self.started(event)
+                elif isinstance(event, Finished):
+                    launches += self.finished(event)
+            now = self.clock()
+            due = [k for k, (_, at) in self.starts.items() if (now - at).total_seconds() >= START_WRITE_DELAY]
+            self.write_starts(due)
+            launches += self.machine.due(now)
+            self.hold(launches)
+            self.persist()
+        self.launch(launches)
         for key in self.machine.stops():
             self.server.cancel(key)
         self.persist()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The store writes inside are one transaction; the changes they record are announced once it
+        has committed (and not at all if it fails)."""
+        self.deferred = []
+        try:
+            with self.store.batch():
+                yield
+            deferred, self.deferred = self.deferred, None
+            for change in deferred:
+                self.announce(change)
+        finally:
+            self.deferred = None
+
+    def announce(self, change: StateChange) -> None:
+        if self.deferred is not None:
+            self.deferred.append(change)
+        elif self.on_change is not None:
+            self.on_change(change)
 
     def hold(self, launches: list[Launch]) -> None:
         """Mark tries about to be launched: their scheduled/queued changes wait for ``start_try``."""
@@ -283,13 +314,14 @@ class _Run:
             queued_dttm=self.queued_at.pop(task_key, None),
         )  # fmt: skip
 
-    def finished(self, event: Finished) -> None:
+    def finished(self, event: Finished) -> list[Launch]:
+        """Record the try's end; returns the tries it made ready (the caller launches them)."""
         result = event.result
         launches = self.machine.on_finished(event.key, result, event.exit_code, event.timed_out)
         ti = self.machine.ti(event.key)
         key = self.key(ti.task_id, ti.map_index)
         xcom = [(x["key"], x["value"]) for x in (result or {}).get("xcom") or []]
-        with self.store.batch():  # the try's start (if not written yet) and its end: one commit
+        with self.store.batch():  # the try's start (if not written yet) and its end: one transaction
             if event.key in self.starts:
                 self.write_start(event.key)
             queued = self.queued_at.pop(event.key, None)  # finished without a start: the fork failed
@@ -304,7 +336,7 @@ class _Run:
         self.release(event.key)
         self.hold(launches)
         self.drain(skip_keys={event.key})
-        self.launch(launches)
+        return launches
 
     def persist(self) -> None:
         self.drain(skip_keys=set())
@@ -335,14 +367,12 @@ class _Run:
             elif change.new != S.RUNNING and (change.key not in skip_keys or change.new not in _TRY_WRITTEN):
                 fields = {k: v for k, v in (change.fields or {}).items() if k in _TI_COLUMNS}
                 self.store.update_ti(key, state=change.new, try_number=change.try_number, **fields)
-            if self.on_change is not None:
-                self.on_change(change)
+            self.announce(change)
 
     def release(self, task_key: str) -> None:
         """Announce the held changes of a try that the store now records (start_try or finish_try)."""
         for change in self.held.pop(task_key, []):
-            if self.on_change is not None:
-                self.on_change(change)
+            self.announce(change)
 
     def flush_held(self, task_key: str) -> None:
         """Write and announce the held changes of a try that ends without a start (e.g. cancelled)."""
@@ -357,8 +387,7 @@ class _Run:
             else:
                 self.store.update_ti(key, state=last.new, try_number=last.try_number)
         for change in changes:
-            if self.on_change is not None:
-                self.on_change(change)
+            self.announce(change)
 
     def cancel_remaining(self) -> None:
         self.write_starts(list(self.starts))

@@ -126,6 +126,9 @@ class StoreQueries:
     def _reading(self) -> Iterator[Connection]:
         self._check_process()
         conn = self._conn
+        if getattr(self, "_batch_tx", None) is not None:  # inside a batch that has written: read its state
+            yield conn
+            return
         conn.info["read"] = True
         try:
             with conn.begin():

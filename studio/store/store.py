@@ -41,6 +41,7 @@ class Store(StoreQueries):
         self._upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
         self._pid = os.getpid()
         self._batch_depth = 0
+        self._batch_tx: Any = None  # the open batch's transaction, once it has written
 
     @classmethod
     def open(
@@ -77,7 +78,8 @@ class Store(StoreQueries):
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Group the writes inside into ONE transaction (one commit): durable together when the block ends,
-        or — if anything inside raises — none of them. Nested batches join the outermost one."""
+        or — if anything inside raises — none of them. The transaction begins with the first write (a
+        block that writes nothing costs nothing); nested batches join the outermost one."""
         if self._batch_depth:
             self._batch_depth += 1
             try:
@@ -85,24 +87,39 @@ class Store(StoreQueries):
             finally:
                 self._batch_depth -= 1
             return
-        with self._writing("batch"):
-            self._batch_depth = 1
-            try:
-                yield
-            finally:
-                self._batch_depth = 0
+        self._batch_depth = 1
+        try:
+            yield
+            if self._batch_tx is not None:
+                with self._translated("batch"):
+                    self._batch_tx.commit()
+        except BaseException:
+            if self._batch_tx is not None and self._batch_tx.is_active:
+                self._batch_tx.rollback()
+            raise
+        finally:
+            self._batch_depth, self._batch_tx = 0, None
 
     @contextmanager
     def _writing(self, what: str = "") -> Iterator[Connection]:
         """One write transaction (or a part of the open :meth:`batch`); a constraint violation becomes a
         :class:`StoreError` (rolled back)."""
         if self._batch_depth:
-            yield self._conn
+            if self._batch_tx is None:
+                self._check_process()
+                self._batch_tx = self._conn.begin()
+            with self._translated(what):
+                yield self._conn
             return
         self._check_process()
+        with self._translated(what), self._conn.begin():
+            yield self._conn
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """A constraint violation or a bad value becomes a :class:`StoreError`."""
         try:
-            with self._conn.begin():
-                yield self._conn
+            yield
         except IntegrityError as exc:
             hint = " (the run or task instance it refers to does not exist)" if "FOREIGN KEY" in str(exc.orig) else ""
             raise StoreError(f"{what or 'store write'} refused: {exc.orig}{hint}") from None
