@@ -9,6 +9,7 @@
     dagstudio run PATH [--dag ID] [--conf JSON] [--logical-date ISO] [--json]
     dagstudio runs PATH --json
     dagstudio logs PATH DAG RUN TASK [--try N]
+    dagstudio pools list|set NAME SLOTS [--description D]|delete NAME [--json]
 
 ``run --json`` prints the run as one JSON object on stdout at the end and, while it runs, one progress line
 per task state change on stderr (``PROGRESS_PREFIX`` + ``KEY STATE try N``; KEY is ``task_id`` or
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
     from studio.workspace import Loaded
 
 PROGRESS_PREFIX = "task "  # stderr progress lines of ``run --json``: ``task KEY STATE try N``
-COMMANDS = ("gui", "inspect", "validate", "export", "import", "run", "runs", "logs")
+COMMANDS = (
+    "gui", "inspect", "validate", "export", "import", "run", "runs", "logs", "scheduler", "backfill", "dags", "pools",
+)  # fmt: skip
 VIEWS = ("design", "graph", "grid", "gantt", "logs")
 TARGETS = ("airflow3", "airflow2")
 _VALUE_OPTIONS = {
@@ -54,6 +57,9 @@ _VALUE_OPTIONS = {
     "--conf",
     "--logical-date",
     "--try",
+    "--description",
+    "--from",
+    "--to",
 }
 
 
@@ -125,6 +131,41 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("task", metavar="TASK", help="task_id, or task_id[i] for a mapped task instance")
     logs.add_argument("--try", dest="try_number", type=int, metavar="N", help="the try (default: the latest)")
     logs.set_defaults(handler=cmd_logs)
+
+    scheduler = sub.add_parser("scheduler", parents=[common], help="schedule and run PATH's DAGs until stopped")
+    scheduler.add_argument("path", type=Path)
+    scheduler.set_defaults(handler=cmd_scheduler)
+
+    backfill = sub.add_parser("backfill", parents=[common], help="run a DAG for every scheduled date in a range")
+    backfill.add_argument("path", type=Path, metavar="PATH")
+    backfill.add_argument("--dag", metavar="ID", help="the DAG to backfill (needed when PATH has several)")
+    backfill.add_argument("--from", dest="from_date", required=True, metavar="DATE", help="first date (ISO)")
+    backfill.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="last date (ISO)")
+    backfill.add_argument("--rerun-failed", action="store_true", help="re-run dates whose run failed")
+    backfill.add_argument("--json", action="store_true", help='print {"dag_id", "runs", "skipped"} at the end')
+    backfill.set_defaults(handler=cmd_backfill)
+
+    dags = sub.add_parser("dags", parents=[common], help="list, pause or unpause PATH's DAGs (for the scheduler)")
+    dag_actions = dags.add_subparsers(dest="dags_action", metavar="ACTION", required=True)
+    for action, text in (("list", "schedule, paused, next run, import errors"), ("pause", "pause DAGs"),
+                         ("unpause", "unpause DAGs")):  # fmt: skip
+        one = dag_actions.add_parser(action, parents=[common], help=text)
+        one.add_argument("path", type=Path, metavar="PATH")
+        one.add_argument("--dag", metavar="ID", help="one DAG (default: all DAGs of PATH)")
+        one.add_argument("--json", action="store_true", help="print JSON")
+    dags.set_defaults(handler=cmd_dags)
+
+    pools = sub.add_parser("pools", parents=[common], help="list, set or delete pools (as `airflow pools`)")
+    actions = pools.add_subparsers(dest="pools_action", metavar="ACTION", required=True)
+    for action, text in (("list", "the pools"), ("set", "create or update a pool"), ("delete", "delete a pool")):
+        one = actions.add_parser(action, parents=[common], help=text)
+        if action != "list":
+            one.add_argument("name", metavar="NAME")
+        if action == "set":
+            one.add_argument("slots", type=int, metavar="SLOTS", help="how many slots; -1 for unlimited")
+            one.add_argument("--description", metavar="D", help="what the pool is for")
+        one.add_argument("--json", action="store_true", help="print JSON")
+    pools.set_defaults(handler=cmd_pools)
     return parser
 
 
@@ -268,7 +309,91 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {key:<{width}}  {ti['state'] or 'no status':<18} try {ti['try_number']}")
         for task_id, reason in (result.get("waiting_on_past") or {}).items():
             print(f"  {task_id} did not run: {reason}")
+    for key, reason in (result.get("waiting_on_pool") or {}).items():  # Airflow would wait forever
+        print(f"error: {key} was never queued: {reason}", file=sys.stderr)
     return 0 if result["state"] == "success" else 1
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """``dagstudio scheduler PATH``: foreground; log lines on stdout and in ``<home>/logs/scheduler.log``;
+    SIGTERM/SIGINT stop it gracefully (no new runs, running tasks get a grace period)."""
+    import datetime as dt
+
+    from studio.workspace import scheduling
+
+    home = _home(args)
+    log_file = Path(home) / "logs" / "scheduler.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "a", encoding="utf-8", buffering=1) as sink:
+
+        def log(message: str) -> None:
+            line = f"{dt.datetime.now(dt.UTC).isoformat(timespec='milliseconds')} {message}"
+            print(line, flush=True)
+            sink.write(line + "\n")
+
+        scheduler = scheduling.make_scheduler(args.path, home, log)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: scheduler.stop())  # type: ignore[attr-defined]
+        log(f"scheduler started on {args.path} (home {home}, pid {os.getpid()})")
+        return int(scheduler.run())  # type: ignore[attr-defined]
+
+
+def _parse_day(text: str, option: str) -> Any:
+    """A ``--from``/``--to`` date: ISO date or date-time; naive means UTC (Airflow's default time zone)."""
+    import datetime as dt
+
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise StudioError(Diagnostic("error", f"{option} {text!r} is not an ISO date such as 2024-01-31")) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """``dagstudio backfill``: foreground; exit 0 if every run it created succeeded, 1 if one failed."""
+    from studio.workspace import scheduling
+
+    from_date, to_date = _parse_day(args.from_date, "--from"), _parse_day(args.to_date, "--to")
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    stream = sys.stderr if args.json else sys.stdout
+    outcome = scheduling.backfill(
+        args.path, home=_home(args), dag_id=args.dag, from_date=from_date, to_date=to_date,
+        rerun_failed=args.rerun_failed, log=lambda message: print(message, file=stream, flush=True),
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(outcome, indent=2))
+    else:
+        print(f"\nbackfill of {outcome['dag_id']}: {len(outcome['runs'])} runs, {len(outcome['skipped'])} skipped")
+        for run in outcome["runs"]:
+            print(f"  {run['run_id']:<45} {run['state']}")
+        for skip in outcome["skipped"]:
+            print(f"  {skip['logical_date']:<45} skipped: {skip['reason']} ({skip['run_id']})")
+    return 0 if all(run["state"] == "success" for run in outcome["runs"]) else 1
+
+
+def cmd_dags(args: argparse.Namespace) -> int:
+    from studio.workspace import scheduling
+
+    if args.dags_action in ("pause", "unpause"):
+        paused = args.dags_action == "pause"
+        ids = scheduling.set_paused(args.path, home=_home(args), dag_id=args.dag, paused=paused)
+        if args.json:
+            print(json.dumps({"dags": [{"dag_id": i, "is_paused": paused} for i in ids]}, indent=2))
+        for dag_id in ids if not args.json else ():
+            print(f"{dag_id}: {'paused' if paused else 'unpaused'}")
+        return 0
+    overview = scheduling.dags_overview(args.path, home=_home(args), dag_id=args.dag)
+    if args.json:
+        print(json.dumps(overview, indent=2))
+        return 0
+    for item in overview["dags"]:
+        state = "paused" if item["is_paused"] else "active"
+        print(f"{item['dag_id']:<30} {str(item['schedule']):<20} {state:<7} next: {item['next_dagrun'] or '-'}")
+    for problem in overview["import_errors"]:
+        where = f"{problem['filename']}:{problem['line']}" if problem["line"] else problem["filename"]
+        print(f"error: {where}: {problem['message']}", file=sys.stderr)
+    return 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -292,6 +417,28 @@ def cmd_logs(args: argparse.Namespace) -> int:
         home=_home(args), dag_id=args.dag, run_id=args.run_id, task=args.task, try_number=args.try_number
     )
     sys.stdout.write(text)
+    return 0
+
+
+def cmd_pools(args: argparse.Namespace) -> int:
+    from studio.workspace import pools
+
+    home = _home(args)
+    if args.pools_action == "list":
+        found = pools.list_pools(home=home)
+        if args.json:
+            print(json.dumps({"pools": found}, indent=2))
+        for pool in [] if args.json else found:
+            slots = "unlimited" if pool["slots"] == -1 else pool["slots"]
+            print(f"{pool['pool']:<30} {slots!s:>9}  {pool['description'] or ''}".rstrip())
+        return 0
+    if args.pools_action == "set":
+        pool = pools.set_pool(home=home, name=args.name, slots=args.slots, description=args.description)
+    else:
+        pool = pools.delete_pool(home=home, name=args.name)
+    size = "unlimited slots" if pool["slots"] == -1 else f"{pool['slots']} slots"
+    done = "deleted" if args.pools_action == "delete" else f"set to {size}"
+    print(json.dumps(pool, indent=2) if args.json else f"Pool {pool['pool']} {done}")
     return 0
 
 

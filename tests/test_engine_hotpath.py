@@ -16,21 +16,31 @@ import psutil
 import pytest
 from sqlalchemy import event
 
-from studio.runtime import engine, forkserver_loop, worker
+from studio.runtime import engine_run, forkserver_loop, worker
 from studio.runtime.engine import LocalRun
 from studio.store import Store, TIKey
 
 CHAIN = textwrap.dedent(
     """
+    import os
+    import time
     from datetime import datetime
 
     from airflow.providers.standard.operators.python import PythonOperator
     from airflow.sdk import DAG
 
+    NAP = float(os.environ.get("CHAIN_NAP", "0"))  # so that a start and its end never come in one wake-up
+
+
+    def pull(task_id, ti):
+        time.sleep(NAP)
+        return ti.xcom_pull(task_ids=task_id) + 1
+
+
     with DAG("chain", schedule=None, start_date=datetime(2024, 1, 1)):
-        a = PythonOperator(task_id="a", python_callable=lambda: 1)
-        b = PythonOperator(task_id="b", python_callable=lambda ti: ti.xcom_pull(task_ids="a") + 1)
-        c = PythonOperator(task_id="c", python_callable=lambda ti: ti.xcom_pull(task_ids="b") + 1)
+        a = PythonOperator(task_id="a", python_callable=lambda: time.sleep(NAP) or 1)
+        b = PythonOperator(task_id="b", python_callable=pull, op_args=["a"])
+        c = PythonOperator(task_id="c", python_callable=pull, op_args=["b"])
         a >> b >> c
     """
 )
@@ -47,11 +57,14 @@ def _no_children() -> None:
     assert psutil.Process().children(recursive=True) == []
 
 
-@pytest.mark.parametrize(("delay", "per_try"), [(3600.0, 1), (0.0, 2)], ids=["start-with-end", "start-alone"])
+@pytest.mark.parametrize(
+    ("delay", "nap", "per_try"), [(3600.0, 0.0, 1), (0.0, 0.3, 2)], ids=["start-with-end", "start-alone"]
+)
 def test_transactions_per_try_and_durable_announcements(
-    chain_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: float, per_try: int
+    chain_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: float, nap: float, per_try: int
 ) -> None:
-    monkeypatch.setattr(engine, "START_WRITE_DELAY", delay)
+    monkeypatch.setattr(engine_run, "START_WRITE_DELAY", delay)
+    monkeypatch.setenv("CHAIN_NAP", str(nap))
     home = tmp_path / "home"
     seen: list[tuple[str, str | None, str | None]] = []
     commits: list[str] = []
@@ -96,7 +109,7 @@ def test_a_try_that_never_starts_is_recorded(chain_file: Path, tmp_path: Path, m
     real_fork = forkserver_loop._Loop._fork
 
     def failing_fork(self: Any, key: str, message: dict[str, Any]) -> Any:
-        if key.startswith("b"):
+        if key.rpartition("/")[2].startswith("b"):  # engine keys are "<run number>/<task key>"
             raise OSError(11, "no process for you")
         return real_fork(self, key, message)
 

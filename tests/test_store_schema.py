@@ -18,14 +18,15 @@ from studio.store import Store, StoreVersionError
 from studio.store.migrate import MIGRATIONS
 from studio.store.schema import SCHEMA_HEAD, metadata
 
-REVISION_0002 = '''
+NEWER = "0999"  # a revision this DAG Studio does not know
+REVISION_NEWER = f'''
 """Test-only revision: adds dag.owner."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{NEWER}"
+down_revision = "{SCHEMA_HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -46,10 +47,10 @@ def version_of(home: Path) -> list[str]:
 
 @pytest.fixture
 def newer_migrations(tmp_path: Path) -> Path:
-    """A copy of the store's migrations plus a revision 0002 (as a later DAG Studio would ship)."""
+    """A copy of the store's migrations plus a newer revision (as a later DAG Studio would ship)."""
     location = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / "0002_owner.py").write_text(textwrap.dedent(REVISION_0002))
+    (location / "versions" / f"{NEWER}_owner.py").write_text(textwrap.dedent(REVISION_NEWER))
     return location
 
 
@@ -67,7 +68,7 @@ def test_new_store_is_created_by_alembic_and_matches_the_tables(tmp_path: Path) 
     with sqlite3.connect(tmp_path / "home" / "dagstudio.db") as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"alembic_version", "dag", "dag_run", "task_instance", "task_try", "xcom",
-                      "rendered_task_instance_fields"}  # fmt: skip
+                      "rendered_task_instance_fields", "slot_pool", "job", "import_error"}  # fmt: skip
 
 
 def test_connection_pragmas(tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_older_store_is_upgraded_keeping_its_runs(tmp_path: Path, newer_migratio
         store.create_dag_run("etl", "r1", logical_date=None, task_instances=[{"task_id": "a"}])
     with Store.open(home, script_location=newer_migrations) as store:
         assert [r["run_id"] for r in store.runs()] == ["r1"]
-    assert version_of(home) == ["0002"]
+    assert version_of(home) == [NEWER]
     with sqlite3.connect(home / "dagstudio.db") as conn:
         assert conn.execute("SELECT dag_id, owner FROM dag").fetchall() == [("etl", "airflow")]
 
@@ -115,9 +116,9 @@ def test_store_of_a_newer_version_is_refused_untouched(tmp_path: Path, newer_mig
     with pytest.raises(StoreVersionError) as info:
         Store.open(home)
     message = str(info.value)
-    assert "newer version of DAG Studio" in message and "'0002'" in message and "'0001'" in message
+    assert "newer version of DAG Studio" in message and f"'{NEWER}'" in message and f"'{SCHEMA_HEAD}'" in message
     assert str(home / "dagstudio.db") in message and "--home" in message
-    assert version_of(home) == ["0002"]
+    assert version_of(home) == [NEWER]
     assert (home / "dagstudio.db").read_bytes() == before
 
 

@@ -2,7 +2,8 @@
 
 Input: a DAG description (docs/ENGINE.md) and events — ``start()``, ``on_started``, ``on_finished``
 (a try's result), ``due(now)`` (timers: retries, reschedules, ``dagrun_timeout``), ``cancel()``.
-Output: ``Launch`` orders (ordered by ``priority_weight``, limited by ``max_active_tasks``), keys of
+Output: ``Launch`` orders (ordered by ``priority_weight``, limited by ``max_active_tasks`` and by the
+pools and ``parallelism`` of a shared ``slots.SlotBudget``), keys of
 TIs to stop (``stops()``), and the drained list of state changes (``changes()``) for the store.
 A TI that finishes re-evaluates only the tasks that depend on it (direct downstream tasks, tasks that
 have it as an indirect setup, teardowns that have it in scope) with ``dagrun_deps.decide``.
@@ -18,15 +19,18 @@ from typing import Any
 
 from studio.core import states as S
 from studio.runtime import trigger_rules as tr
-from studio.runtime.dagrun_deps import decide, literal_map_length, map_length, past_blocker
+from studio.runtime.dagrun_deps import decide, past_blocker
 from studio.runtime.dagrun_graph import TaskGraph
+from studio.runtime.dagrun_mapping import MappedExpansion
 from studio.runtime.dagrun_state import Launch, StateChange, TaskInstance
 from studio.runtime.retries import is_eligible_to_retry, retry_delay
+from studio.runtime.slots import DEFAULT_POOL, SlotBudget, select_launches
 
 ACTIVE = frozenset({S.QUEUED, S.RUNNING})
+BUDGET_POLL = timedelta(seconds=1)  # re-read slots other processes hold when only they block this run
 
 
-class DagRunMachine:
+class DagRunMachine(MappedExpansion):
     """One DAG run. ``clock()`` returns an aware ``datetime``; ``run_conf`` is kept for the caller."""
 
     def __init__(
@@ -38,6 +42,7 @@ class DagRunMachine:
         logical_date: datetime | None = None,
         previous: dict[str, list[str | None]] | None = None,
         prior_tis: Collection[str] = (),
+        budget: SlotBudget | None = None,
     ) -> None:
         self.description = description
         self.dag_id: str = description["dag_id"]
@@ -55,16 +60,12 @@ class DagRunMachine:
         self._tis: dict[str, TaskInstance] = {}
         self._task_tis: dict[str, list[str]] = {}
         for tid in self.graph.order:
-            task = self.graph.tasks[tid]
-            max_tries = int(task.get("retries") or 0)
-            # Like Airflow's run creation: a task mapped over literals only is expanded at once.
-            count = literal_map_length(task)
-            indexes = range(count) if count else (-1,)
-            tis = [TaskInstance(tid, map_index=i, max_tries=max_tries) for i in indexes]
+            tis = self._initial_tis(tid)
             self._tis.update((ti.key, ti) for ti in tis)
             self._task_tis[tid] = [ti.key for ti in tis]
         self._unfinished = len(self._tis)
         self._map_lengths: dict[str, int] = {}
+        self._pushes: dict[str, int] = {}  # per mapped task: its TIs that pushed a return value
         self._skip_marks: dict[str, set[str]] = {}
         self._ready: list[tuple[int, int, int, str]] = []
         self._active: set[str] = set()
@@ -77,6 +78,10 @@ class DagRunMachine:
         # a TI in an earlier run; ``past_blocked``: tasks kept waiting, and why.
         self._previous, self._prior_tis = previous, frozenset(prior_tis)
         self.past_blocked: dict[str, str] = {}
+        # Pools and parallelism (shared with the other machines of the engine); ``pool_blocked``: TIs
+        # that can never get a slot (no such pool, pool_slots > pool size), and why.
+        self.budget = budget if budget is not None else SlotBudget()
+        self.pool_blocked: dict[str, str] = {}
 
     # ------------------------------------------------------------------ queries
     def ti(self, key: str) -> TaskInstance:
@@ -103,7 +108,13 @@ class DagRunMachine:
         times = [self._tis[k].due for k in self._waiting if self._tis[k].due is not None]
         if self._timeout is not None and self.start_date is not None:
             times.append(self.start_date + self._timeout)
+        if self._starved_by_others():
+            times.append(self._clock() + BUDGET_POLL)
         return min(times, default=None)
+
+    def waiting_on_pool(self) -> dict[str, str]:
+        """The TIs left ``scheduled`` because they can never get a pool slot, and why."""
+        return {k: why for k, why in self.pool_blocked.items() if k in self._tis and self._tis[k].state == S.SCHEDULED}
 
     # ------------------------------------------------------------------ events
     def start(self) -> list[Launch]:
@@ -112,6 +123,7 @@ class DagRunMachine:
             return []
         self.state = S.RUN_RUNNING
         self.start_date = self._clock()
+        self.budget.refresh()  # the pools and other processes' slots as they are now (no-op without a loader)
         for tid in self.graph.order:
             self._evaluate(tid)
         self._update_run_state()
@@ -173,12 +185,18 @@ class DagRunMachine:
         if self._timeout is not None and self.start_date and now >= self.start_date + self._timeout:
             self._end_run_early(running_state=S.SKIPPED)
             return []
+        if self._starved_by_others():
+            self.budget.refresh()
         for key in sorted(self._waiting, key=lambda k: (self._tis[k].due, k)):
             ti = self._tis[key]
             if ti.due is not None and ti.due <= now:
                 self._waiting.discard(key)
                 ti.due = None
                 self._schedule(ti)
+        return self._launch()
+
+    def launch_ready(self) -> list[Launch]:
+        """Queue what the budget lets through now (call it when another run sharing the budget freed slots)."""
         return self._launch()
 
     def cancel(self) -> list[str]:
@@ -202,13 +220,18 @@ class DagRunMachine:
     def _task_states(self, task_id: str) -> list[str | None]:
         return [self._tis[k].state for k in self._task_tis[task_id]]
 
-    def _evaluate(self, task_id: str) -> None:
-        """Apply the trigger rule to the task's TIs that have no state yet."""
+    def _evaluate(self, task_id: str, source: TaskInstance | None = None) -> None:
+        """Apply the trigger rule to the task's TIs that have no state yet (``source``: the upstream TI
+        whose end caused this, if any)."""
+        task = self.graph.tasks[task_id]
+        self._skip_index_marked(task_id)
+        if task.get("map_groups"):
+            self._evaluate_each(task_id, source)
+            return
         pending = [self._tis[k] for k in self._task_tis[task_id] if self._tis[k].state is None]
         if not pending or self.state != S.RUN_RUNNING:
             return
-        task = self.graph.tasks[task_id]
-        decision = decide(self.graph, task_id, self._task_states, self._skip_marks)
+        decision = decide(self.graph, task_id, self._task_states, self._skip_marks, self._unexpanded_states)
         if decision == tr.WAIT:
             return
         if decision == tr.RUN:
@@ -226,31 +249,6 @@ class DagRunMachine:
         for ti in pending:
             self._finish(ti, decision, start_date=now, end_date=now)
 
-    def _expand(self, ti: TaskInstance) -> None:
-        """Replace a mapped task's unexpanded TI by one TI per map index (none → skipped)."""
-        upstream = self.graph.in_order(self.graph.upstream[ti.task_id])
-        length = map_length(self.graph.tasks[ti.task_id], upstream, self._map_lengths)
-        if length is None:  # an upstream that feeds the map pushed nothing (Airflow: upstream_failed)
-            now = self._clock()
-            ti.error = "cannot expand: the length of the mapped input is unknown"
-            self._finish(ti, S.UPSTREAM_FAILED, start_date=now, end_date=now, error=ti.error)
-            return
-        if length == 0:
-            now = self._clock()
-            self._finish(ti, S.SKIPPED, start_date=now, end_date=now)
-            return
-        self._record(ti, None, expanded_to=length)
-        del self._tis[ti.key]
-        keys = []
-        for index in range(length):
-            mapped = TaskInstance(ti.task_id, map_index=index, max_tries=ti.max_tries)
-            self._tis[mapped.key] = mapped
-            keys.append(mapped.key)
-        self._task_tis[ti.task_id] = keys
-        self._unfinished += length - 1
-        for key in keys:
-            self._schedule(self._tis[key])
-
     # ------------------------------------------------------------------ transitions
     def _record(self, ti: TaskInstance, new: str | None, **fields: Any) -> None:
         self._changes.append(StateChange(ti.key, ti.task_id, ti.map_index, ti.state, new, ti.try_number, fields))
@@ -258,6 +256,8 @@ class DagRunMachine:
     def _set(self, ti: TaskInstance, new: str, **fields: Any) -> None:
         self._record(ti, new, **fields)
         self._unfinished += (ti.state in S.FINISHED) - (new in S.FINISHED)
+        if ti.state in ACTIVE and new not in ACTIVE:
+            self.budget.release((self, ti.key))
         ti.state = new
 
     def _schedule(self, ti: TaskInstance) -> None:
@@ -271,16 +271,36 @@ class DagRunMachine:
         heapq.heappush(self._ready, (-weight, self.graph.position[ti.task_id], ti.map_index, ti.key))
 
     def _launch(self) -> list[Launch]:
+        """Queue ready TIs in priority order within ``max_active_tasks`` and the budget (slots.select_launches)."""
+        if self.state != S.RUN_RUNNING or not self._ready:
+            return []
+        keys, never = select_launches(self.budget, self._ready, self._max_active, len(self._active), self._demand, self)
         launches = []
-        while self._ready and len(self._active) < self._max_active and self.state == S.RUN_RUNNING:
-            key = heapq.heappop(self._ready)[3]
-            ti = self._tis.get(key)
-            if ti is None or ti.state != S.SCHEDULED:
-                continue
+        for key in keys:
+            ti = self._tis[key]
             self._active.add(key)
             self._set(ti, S.QUEUED)
             launches.append(Launch(key, ti.task_id, ti.map_index, ti.try_number))
+        self.pool_blocked.update(never)
+        if not launches and not self._active and not self._waiting and self.budget.idle():
+            # Nothing can change what the budget lets through: Airflow would leave these TIs scheduled
+            # forever; the run ends (failed) instead, saying why (see waiting_on_pool).
+            for key in [e[3] for e in self._ready if self._demand(e[3]) and e[3] not in self.pool_blocked]:
+                self.pool_blocked[key] = "queued behind TIs that can never get a pool slot"
+            self._update_run_state()
         return launches
+
+    def _demand(self, key: str) -> tuple[str, int, str] | None:
+        """The pool, pool_slots and task id of a ready TI (None: it is no longer scheduled)."""
+        ti = self._tis.get(key)
+        if ti is None or ti.state != S.SCHEDULED:
+            return None
+        task = self.graph.tasks[ti.task_id]
+        return task.get("pool") or DEFAULT_POOL, int(task.get("pool_slots") or 1), ti.task_id
+
+    def _starved_by_others(self) -> bool:
+        """Nothing of this run is active, TIs are ready, and other processes hold slots they may free."""
+        return bool(self._ready) and not self._active and self.budget.has_external and self.state == S.RUN_RUNNING
 
     def _finish(self, ti: TaskInstance, state: str, **fields: Any) -> None:
         """Put a TI in a finished state and re-evaluate the tasks that read it."""
@@ -291,11 +311,12 @@ class DagRunMachine:
         ti.due = None
         self._set(ti, state, **fields)
         for watcher in self.graph.in_order(self._watchers[ti.task_id]):
-            self._evaluate(watcher)
+            self._evaluate(watcher, ti)
 
     def _succeed(self, ti: TaskInstance, result: dict[str, Any]) -> None:
         if result.get("map_length") is not None:
             self._map_lengths[ti.task_id] = int(result["map_length"])
+        self._count_push(ti, result)
         # Skips first (as the worker's skip_all_except/skip does before the TI is marked success),
         # so the downstream tasks see them when the success re-evaluates them.
         skip: list[str] = []
@@ -303,6 +324,9 @@ class DagRunMachine:
             skip += self.graph.branch_skips(ti.task_id, result["follow_branches"])
         if result.get("skip_downstream"):
             skip += [t for t in result["skip_downstream"] if t in self.graph.tasks]
+        if ti.map_index >= 0:  # Airflow skips nothing from a map index (SkipMixin._set_state_to_skipped)
+            self._mark_index_skips(ti, skip)
+            skip = []
         if skip:  # what NotPreviouslySkippedDep reads later (the skipmixin XCom)
             self._skip_marks[ti.task_id] = set(skip)
         self._skip_tasks(self.graph.in_order(skip), ti.end_date)
@@ -370,7 +394,9 @@ class DagRunMachine:
         if self.state != S.RUN_RUNNING:
             return
         if self._unfinished:
-            ready = any(self._tis.get(entry[3], _NONE).state == S.SCHEDULED for entry in self._ready)
+            ready = any(
+                self._tis.get(e[3], _NONE).state == S.SCHEDULED and e[3] not in self.pool_blocked for e in self._ready
+            )
             if not self._active and not ready and not self._waiting:
                 self.state = S.RUN_FAILED  # deadlock, or only past-blocked TIs left: nothing can run
                 self.end_date = self._clock()

@@ -22,9 +22,10 @@ subreaper, orphans that left the group) before ``Finished`` is reported. The cal
 
 A ``ForkServer`` is used from one thread at a time (the engine's loop); it is not thread-safe.
 
-Windows has no ``fork``: there the design is a persistent pool of ``spawn``-ed workers that import the DAG
-file once and run tries one after another (spawn costs ≥ 42 ms per process, so one per try is too slow).
-That pool is not implemented yet; ``ForkServer`` raises :class:`UnsupportedPlatformError` on Windows.
+Windows has no ``fork``: there ``ForkServer`` raises :class:`UnsupportedPlatformError` and the executor is
+``spawnserver.SpawnServer``, a pool of warm ``subprocess``-spawned workers with the same interface (spawn
+costs ≥ 42 ms per process, so workers are spawned ahead of need and each runs one try);
+``workers.executor_for`` picks one of the two.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class ForkServerError(RuntimeError):
 
 
 class UnsupportedPlatformError(ForkServerError, NotImplementedError):
-    """The fork server needs ``os.fork`` (POSIX); the Windows spawn pool is not implemented."""
+    """The fork server needs ``os.fork`` (POSIX); elsewhere the executor is ``spawnserver.SpawnServer``."""
 
 
 def resolve(path: str) -> Callable[..., Any]:
@@ -98,7 +99,7 @@ class ForkServer:
     ) -> None:
         if sys.platform == "win32" or not hasattr(os, "fork"):
             raise UnsupportedPlatformError(
-                "DAG Studio's fork server needs os.fork (Linux, macOS); the Windows worker pool is not implemented"
+                "DAG Studio's fork server needs os.fork (Linux, macOS); on Windows the spawn pool runs tries"
             )
         for path in (prepare, run, *([warm] if warm else [])):
             if path.count(":") != 1 or path.startswith(":") or path.endswith(":"):

@@ -1,6 +1,8 @@
 """Process helpers of the fork server: process groups, child reaping, the capped log, the worker's own body.
 
-POSIX only (the fork server is); nothing here runs on Windows. Each worker is the leader of its own
+Mostly POSIX (the fork server is); the spawn pool (``spawnserver``, also on Windows) uses only the
+platform-neutral parts: importing this module, :class:`CappedLog`, :func:`format_size`, and
+:func:`signal_group`/:func:`group_exists` on POSIX only. Each worker is the leader of its own
 session and process group (``os.setsid``), so one ``killpg`` reaches the task and everything it started.
 On Linux the fork server is additionally a *child subreaper*: processes orphaned by a worker (a daemon that
 left the group with its own ``setsid``) are re-parented to the fork server instead of init, so it can find
@@ -24,6 +26,7 @@ from typing import Any, NoReturn
 
 from studio.runtime.protocol import MessageReader, ProtocolError, encode
 
+_O_PLATFORM = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)  # Windows: no CLOEXEC; bytes, not text
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _libc: Any = None
@@ -119,7 +122,7 @@ class CappedLog:
     """The log file of one try: appends what the worker writes, up to ``cap`` bytes, then counts the rest."""
 
     def __init__(self, path: str, cap: int) -> None:
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _O_PLATFORM, 0o644)
         self.cap = cap
         self.written = 0
         self.dropped = 0

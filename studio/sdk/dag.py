@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from studio.sdk.exceptions import AirflowDagCycleException, DuplicateTaskIdFound
+from studio.sdk.hook import AIRFLOW2_IMPORTS
 from studio.sdk.node import DagContext
 from studio.sdk.params import NOTSET, Param, ParamsDict
 
 if TYPE_CHECKING:
     from studio.sdk.abstractoperator import AbstractOperator
     from studio.sdk.taskgroup import TaskGroup
+    from studio.sdk.timetables import Timetable
 
 _DAG_DEFAULTS: dict[str, Any] = {
     "description": None,
@@ -64,7 +66,8 @@ class DAG:
     ) -> None:
         from studio.sdk.taskgroup import TaskGroup
 
-        if "schedule_interval" in kwargs:  # Airflow 2 spelling
+        self.airflow2 = "schedule_interval" in kwargs  # an Airflow 2 spelling
+        if "schedule_interval" in kwargs:
             interval = kwargs.pop("schedule_interval")
             if schedule is NOTSET:
                 schedule = interval
@@ -76,7 +79,9 @@ class DAG:
         self.dag_id = dag_id
         for name, default in _DAG_DEFAULTS.items():
             setattr(self, name, kwargs.get(name, default))
-        self.schedule = None if schedule is NOTSET else (timetable if timetable is not None else schedule)
+        if timetable is not None:
+            schedule = timetable
+        self.schedule = None if schedule is NOTSET else schedule
         self.default_args: dict[str, Any] = dict(default_args or {})
         if self.start_date is None and self.default_args.get("start_date") is not None:
             self.start_date = self.default_args["start_date"]
@@ -99,6 +104,9 @@ class DAG:
         while back is not None and back.f_code.co_filename.startswith(_SDK_DIR):
             back = back.f_back
         self.fileloc: str = back.f_code.co_filename if back is not None else ""
+        if back is not None and back.f_globals.get(AIRFLOW2_IMPORTS):
+            self.airflow2 = True  # the file imported a module only Airflow 2 has (studio.sdk.hook)
+        self.timetable  # noqa: B018 - an invalid schedule fails here, as in Airflow
         self.task_group: TaskGroup = TaskGroup.create_root(self)
 
     def __repr__(self) -> str:
@@ -115,6 +123,13 @@ class DAG:
     def timezone(self) -> Any:
         tz = getattr(self.start_date, "tzinfo", None)
         return tz if tz is not None else dt.UTC
+
+    @property
+    def timetable(self) -> Timetable:
+        """The effective timetable: the ``schedule`` mapped as Airflow 3 does, or Airflow 2 for Airflow 2 files."""
+        from studio.sdk.timetables import create_timetable
+
+        return create_timetable(self.schedule, self.timezone, airflow2=self.airflow2)
 
     @property
     def tasks(self) -> list[AbstractOperator]:

@@ -8,10 +8,11 @@ from typing import Any
 from studio.sdk.assets import describe_schedule
 from studio.sdk.dag import DAG
 from studio.sdk.mapped import MappedOperator
-from studio.sdk.operators import BranchMixIn, ShortCircuitOperator
+from studio.sdk.operators import BranchMixIn, ShortCircuitOperator, SkipMixin
 from studio.sdk.sensors import BaseSensorOperator
 from studio.sdk.templating import json_safe
-from studio.sdk.xcom_arg import XComArg, find_xcom_args
+from studio.sdk.timetables import Timetable, timezone_name
+from studio.sdk.xcom_arg import XComArg, find_xcom_args, mapped_task_groups
 
 
 def _seconds(value: Any) -> float | None:
@@ -60,6 +61,24 @@ def _map_sources(task: MappedOperator) -> list[int | str]:
     """Per expanded argument: its literal length, or the id of the upstream task whose XCom it maps over."""
     values = [task.expand_input] if task.expand_kind == "list_of_dicts" else list(task.expand_input.values())
     return [v.operator.task_id if isinstance(v, XComArg) else len(v) for v in values]
+
+
+def _map_groups(task: Any) -> list[dict[str, Any]]:
+    """The mapped task groups the task is in, innermost first, each with its ``map_sources``."""
+    groups = []
+    for group in mapped_task_groups(task):
+        values = [group.expand_input] if group.expand_kind == "list_of_dicts" else list(group.expand_input.values())
+        sources = [v.operator.task_id if isinstance(v, XComArg) else len(v) for v in values]
+        groups.append({"group_id": group.group_id, "map_sources": sources})
+    return groups
+
+
+def _can_skip_downstream(task: Any, cls: type) -> bool:
+    """Airflow's ``inherits_from_skipmixin`` as its scheduler sees it: a SkipMixin operator, except a
+    mapped ``@task.branch``/``@task.short_circuit`` (its serialized flag comes out False)."""
+    if isinstance(task, MappedOperator) and task.mapped_into == "op_kwargs":
+        return False
+    return issubclass(cls, SkipMixin)
 
 
 def _expand(task: Any) -> dict[str, Any] | None:
@@ -131,6 +150,8 @@ def describe_task(task: Any, weight: int | None = None) -> dict[str, Any]:
         "is_mapped": isinstance(task, MappedOperator),
         "expand": _expand(task),
         "map_sources": _map_sources(task) if isinstance(task, MappedOperator) else None,
+        "map_groups": _map_groups(task),
+        "can_skip_downstream": _can_skip_downstream(task, cls),
         "group_id": task.task_group.group_id if task.task_group is not None else None,
         "sensor": _sensor(task),
         "branch": issubclass(cls, BranchMixIn),
@@ -142,6 +163,65 @@ def describe_task(task: Any, weight: int | None = None) -> dict[str, Any]:
             name: bool(get(task, f"on_{name}_callback", None))
             for name in ("execute", "success", "failure", "retry", "skipped")
         },
+    }
+
+
+def _utc(value: Any) -> Any:
+    """Airflow's ``convert_to_utc``: naive datetimes are UTC (``[core] default_timezone``)."""
+    import pendulum
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = pendulum.parse(value, tz="UTC")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return pendulum.instance(value.astimezone(dt.UTC))
+
+
+def time_restriction(dag: Any) -> tuple[Any, Any]:
+    """``(earliest, latest)`` in UTC as Airflow's ``SerializedDAG._time_restriction`` computes them, with the
+    task dates as ``DAG.add_task`` adjusts them (no earlier than the DAG's start, no later than its end)."""
+    start, end = _utc(dag.start_date), _utc(dag.end_date)
+    starts, ends = [], []
+    for task in dag.tasks:
+        own_start, own_end = _utc(getattr(task, "start_date", None)), _utc(getattr(task, "end_date", None))
+        task_start = own_start if start is None else (max(own_start, start) if own_start else start)
+        task_end = own_end if end is None else (min(own_end, end) if own_end else end)
+        if task_start is not None:
+            starts.append(task_start)
+        if task_end is not None:
+            ends.append(task_end)
+    if start is not None:
+        starts.append(start)
+    earliest = min(starts) if starts else None
+    latest = end
+    if len(ends) == len(dag.tasks):
+        if end is not None:
+            ends.append(end)
+        if ends:
+            latest = max(ends)
+    return earliest, latest
+
+
+def describe_timetable(dag: Any) -> dict[str, Any]:
+    """The JSON-safe description of ``dag``'s effective timetable (docs/ENGINE.md, "Timetables")."""
+    timetable = dag.timetable
+    earliest, latest = time_restriction(dag)
+    return {
+        "kind": timetable.kind or "custom",  # a user's Timetable subclass: not run by the local scheduler
+        "class": type(timetable).__name__,
+        "flavour": "airflow2" if getattr(dag, "airflow2", False) else "airflow3",
+        "explicit": isinstance(dag.schedule, Timetable),
+        "timezone": timezone_name(dag.timezone),
+        **timetable.describe(),
+        "start_date": earliest.isoformat() if earliest is not None else None,
+        "end_date": latest.isoformat() if latest is not None else None,
+        "catchup": bool(getattr(dag, "catchup", False)),
+        "periodic": timetable.periodic,
+        "can_be_scheduled": timetable.can_be_scheduled,
+        "active_runs_limit": timetable.active_runs_limit,
+        "summary": timetable.summary,
     }
 
 
@@ -160,9 +240,12 @@ def describe_dag(dag: DAG) -> dict[str, Any]:
         "dag_id": dag.dag_id,
         "fileloc": dag.fileloc,
         "schedule": describe_schedule(dag.schedule),
+        "timetable": describe_timetable(dag),
         "start_date": _iso(dag.start_date),
         "timezone": _timezone_name(dag.timezone),
         "max_active_tasks": int(dag.max_active_tasks),
+        "max_active_runs": int(getattr(dag, "max_active_runs", 16)),
+        "is_paused_upon_creation": getattr(dag, "is_paused_upon_creation", None),
         "dagrun_timeout": _seconds(dag.dagrun_timeout),
         "fail_fast": bool(dag.fail_fast),
         "catchup": bool(getattr(dag, "catchup", False)),

@@ -27,21 +27,18 @@ from studio.sdk.exceptions import (
     AirflowSkipException,
     AirflowTaskTimeout,
 )
-from studio.sdk.mapped import MappedOperator
+from studio.sdk.mapped import MappedOperator, input_length
 from studio.sdk.templating import json_safe, rendered_fields
-from studio.sdk.xcom_arg import XCOM_RETURN_KEY, find_xcom_args
+from studio.sdk.xcom_arg import XCOM_RETURN_KEY, find_xcom_args, mapped_task_groups
 
 
 def _has_mapped_dependants(dag: DAG, task_id: str) -> bool:
-    """Whether a mapped task expands over ``task_id``'s XCom (computed once per DAG)."""
+    """Whether a mapped task or mapped task group expands over ``task_id``'s XCom (once per DAG)."""
     cache = dag.__dict__.get("_studio_map_inputs")
     if cache is None:
-        cache = {
-            arg.operator.task_id
-            for t in dag.tasks
-            if isinstance(t, MappedOperator)
-            for arg in find_xcom_args(t.expand_input)
-        }
+        inputs = [t.expand_input for t in dag.tasks if isinstance(t, MappedOperator)]
+        inputs += [g.expand_input for t in dag.tasks for g in mapped_task_groups(t)]
+        cache = {arg.operator.task_id for value in inputs for arg in find_xcom_args(value)}
         dag.__dict__["_studio_map_inputs"] = cache
     return task_id in cache
 
@@ -120,13 +117,18 @@ def prepare_task(
 
 
 def map_length(dag: DAG, task_id: str, run_info: dict[str, Any], xcom_reader: Any) -> int:
-    """How many task instances the mapped task ``task_id`` expands to in this run."""
+    """How many task instances the mapped task (or task in a mapped task group) ``task_id`` expands to."""
     task = dag.get_task(task_id)
-    if not isinstance(task, MappedOperator):
+    groups = mapped_task_groups(task)
+    if not isinstance(task, MappedOperator) and not groups:
         raise ValueError(f"{task_id} is not a mapped task")
     dag_run = DagRunInfo(dag.dag_id, run_info)
     ti = RuntimeTaskInstance(task, dag_run, -1, 1, xcom_reader, run_info)
-    return task.map_length(build_context(task, ti, dag_run))
+    context = build_context(task, ti, dag_run)
+    length = task.map_length(context) if isinstance(task, MappedOperator) else 1
+    for group in groups:
+        length *= input_length(group.expand_kind, group.expand_input, context)
+    return length
 
 
 def _result(state: str, **extra: Any) -> dict[str, Any]:

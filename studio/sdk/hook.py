@@ -103,7 +103,50 @@ MODULES: dict[str, list[tuple[str, Sequence[str]]]] = {
     "airflow.models.xcom_arg": [("studio.sdk.xcom_arg", ["XComArg"])],
     "airflow.datasets": [("studio.sdk.assets", ["Dataset"])],
 }
+_TIMETABLES = "studio.sdk.timetables"
+MODULES.update({
+    "airflow.timetables": [],
+    "airflow.timetables.base": [(_TIMETABLES, ["Timetable"])],
+    "airflow.timetables.trigger": [(_TIMETABLES, [
+        "CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable",
+    ])],
+    "airflow.timetables.interval": [(_TIMETABLES, ["CronDataIntervalTimetable", "DeltaDataIntervalTimetable"])],
+    "airflow.timetables.simple": [(_TIMETABLES, [
+        "NullTimetable", "OnceTimetable", "ContinuousTimetable", "AssetTriggeredTimetable",
+    ])],
+    "airflow.timetables.events": [(_TIMETABLES, ["EventsTimetable"])],
+    "airflow.timetables.assets": [(_TIMETABLES, ["AssetOrTimeSchedule"])],
+    "airflow.sdk.definitions.timetables": [],
+    "airflow.sdk.definitions.timetables.trigger": [(_TIMETABLES, [
+        "CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable",
+    ])],
+    "airflow.sdk.definitions.timetables.interval": [(_TIMETABLES, [
+        "CronDataIntervalTimetable", "DeltaDataIntervalTimetable",
+    ])],
+    "airflow.sdk.definitions.timetables.simple": [(_TIMETABLES, [
+        "NullTimetable", "OnceTimetable", "ContinuousTimetable",
+    ])],
+    "airflow.sdk.definitions.timetables.events": [(_TIMETABLES, ["EventsTimetable"])],
+    "airflow.sdk.definitions.timetables.assets": [(_TIMETABLES, ["AssetOrTimeSchedule"])],
+    "airflow.sdk.bases.timetable": [(_TIMETABLES, ["BaseTimetable"])],
+})  # fmt: skip
+MODULES["airflow.sdk"] = [_SDK, (_TIMETABLES, [
+    "CronDataIntervalTimetable", "CronTriggerTimetable", "DeltaDataIntervalTimetable", "DeltaTriggerTimetable",
+    "EventsTimetable", "MultipleCronTriggerTimetable", "AssetOrTimeSchedule",
+])]  # fmt: skip
 PACKAGES = {name for name in MODULES if any(other.startswith(name + ".") for other in MODULES)}
+
+# Modules only Airflow 2 has (Airflow 3.3 moved them to airflow.sdk and the providers; it keeps some as
+# deprecated shims): a DAG file that imports one is an Airflow 2 file (same list as the importer's
+# studio/codegen/importer/flavour.py, plus the ones it does not serve). Their names resolve lazily
+# so that every import of them is seen, and recorded in the importing module's globals under
+# AIRFLOW2_IMPORTS; ``DAG`` reads it to apply Airflow 2's schedule mapping.
+AIRFLOW2_MODULES = (
+    "airflow.operators", "airflow.sensors", "airflow.decorators", "airflow.utils.task_group",
+    "airflow.utils.dates", "airflow.utils.edgemodifier", "airflow.utils.context", "airflow.models.dag",
+    "airflow.models.baseoperator", "airflow.models.param", "airflow.models.xcom_arg", "airflow.datasets",
+)  # fmt: skip
+AIRFLOW2_IMPORTS = "__studio_airflow2_imports__"
 
 
 def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0) -> Any:
@@ -151,10 +194,32 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__dict__["__studio_served__"] = True
         if module.__name__ == "airflow":
             module.__dict__["__version__"] = AIRFLOW_VERSION
+        if module.__name__.startswith(AIRFLOW2_MODULES):
+            _serve_lazily(module)
+            return
         for source, names in MODULES[module.__name__]:
             provider = importlib.import_module(source)
             for name in names:
                 setattr(module, name, getattr(provider, name))
+
+
+def _serve_lazily(module: types.ModuleType) -> None:
+    """Resolve the module's names on each access (PEP 562), recording the access in the importer's globals."""
+    sources = {name: source for source, names in MODULES[module.__name__] for name in names}
+
+    def __getattr__(name: str) -> Any:
+        if name not in sources:
+            raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+        frame = sys._getframe(1)
+        while frame is not None and (
+            frame.f_code.co_filename.startswith("<frozen") or "importlib" in frame.f_code.co_filename
+        ):
+            frame = frame.f_back
+        if frame is not None:
+            frame.f_globals.setdefault(AIRFLOW2_IMPORTS, set()).add(module.__name__)
+        return getattr(importlib.import_module(sources[name]), name)
+
+    module.__dict__.update(__getattr__=__getattr__, __all__=list(sources), __dir__=lambda: sorted(sources))
 
 
 FINDER = AirflowFinder()

@@ -57,9 +57,7 @@ class OperatorPartial:
         )
         if clash:
             raise TypeError(f"mapping already partial argument(s): {', '.join(sorted(clash))}")
-        for name, value in mapped_kwargs.items():
-            if not isinstance(value, (XComArg, Sequence, Mapping)) or isinstance(value, str):
-                raise ValueError(f"Cannot map over {name}={value!r}: expected a list, a dict or an XComArg")
+        check_expand_arguments(mapped_kwargs)
         return MappedOperator.create(self, mapped_kwargs, kind="dict_of_lists")
 
     def expand_kwargs(self, kwargs: Any) -> MappedOperator:
@@ -111,6 +109,8 @@ class MappedOperator(AbstractOperator):
     def create(cls, partial: OperatorPartial, expand_input: Any, kind: str) -> MappedOperator:
         dag = partial.kwargs.get("dag") or DagContext.get_current()
         group = partial.kwargs.get("task_group") or (TaskGroupContext.get_current(dag) if dag else None)
+        if mapped_task_groups_of(group):
+            raise NotImplementedError("operator expansion in an expanded task group is not yet supported")
         op = cls(partial, expand_input, kind, dag, group)
         if group is not None:
             group.add(op)
@@ -147,43 +147,14 @@ class MappedOperator(AbstractOperator):
 
     def literal_length(self) -> int | None:
         """The number of map indexes when it does not depend on any XCom, else None."""
-        if self.expand_kind == "list_of_dicts":
-            return None if isinstance(self.expand_input, XComArg) else len(self.expand_input)
-        if any(isinstance(v, XComArg) for v in self.expand_input.values()):
-            return None
-        return math.prod(len(v) for v in self.expand_input.values())
-
-    def _resolved_input(self, context: Mapping[str, Any]) -> Any:
-        if self.expand_kind == "list_of_dicts":
-            value = (
-                resolve_xcom_args(self.expand_input, context)
-                if isinstance(self.expand_input, XComArg)
-                else self.expand_input
-            )
-            return list(value)
-        return {k: resolve_xcom_args(v, context) if isinstance(v, XComArg) else v for k, v in self.expand_input.items()}
+        return literal_input_length(self.expand_kind, self.expand_input)
 
     def map_length(self, context: Mapping[str, Any]) -> int:
-        value = self._resolved_input(context)
-        if self.expand_kind == "list_of_dicts":
-            return len(value)
-        return math.prod(len(_sized(k, v)) for k, v in value.items())
+        return input_length(self.expand_kind, self.expand_input, context)
 
     def mapped_kwargs(self, context: Mapping[str, Any], map_index: int) -> dict[str, Any]:
         """The expanded keyword values of one map index (the last keyword varies fastest, like Airflow)."""
-        value = self._resolved_input(context)
-        if self.expand_kind == "list_of_dicts":
-            chosen = value[map_index]
-            if not isinstance(chosen, Mapping):
-                raise ValueError(f"expand_kwargs() input must be a list of dicts, got {chosen!r}")
-            return {k: resolve_xcom_args(v, context) for k, v in chosen.items()}
-        out: dict[str, Any] = {}
-        index = map_index
-        for key in reversed(list(value)):
-            items = _sized(key, value[key])
-            out[key] = items[index % len(items)]
-            index //= len(items)
-        return {k: out[k] for k in value}
+        return expanded_values(self.expand_kind, self.expand_input, context, map_index)
 
     def unmap(self, context: Mapping[str, Any], map_index: int) -> BaseOperator:
         """The real operator of ``map_index``, not registered in the DAG (same id, group, relatives)."""
@@ -199,6 +170,88 @@ class MappedOperator(AbstractOperator):
         op.downstream_task_ids = set(self.downstream_task_ids)
         op.is_setup, op.is_teardown = self.is_setup, self.is_teardown
         return op
+
+
+def _resolved_input(kind: str, expand_input: Any, context: Mapping[str, Any]) -> Any:
+    if kind == "list_of_dicts":
+        value = resolve_xcom_args(expand_input, context) if isinstance(expand_input, XComArg) else expand_input
+        return list(value)
+    return {k: resolve_xcom_args(v, context) if isinstance(v, XComArg) else v for k, v in expand_input.items()}
+
+
+def literal_input_length(kind: str, expand_input: Any) -> int | None:
+    """The length of an expand input that holds no XCom reference (parse-time), else None."""
+    if kind == "list_of_dicts":
+        return None if isinstance(expand_input, (XComArg, MappedArgument)) else len(expand_input)
+    if any(isinstance(v, (XComArg, MappedArgument)) for v in expand_input.values()):
+        return None
+    return math.prod(len(v) for v in expand_input.values())
+
+
+def input_length(kind: str, expand_input: Any, context: Mapping[str, Any]) -> int:
+    """How many map indexes an expand input (``dict_of_lists`` or ``list_of_dicts``) gives."""
+    value = _resolved_input(kind, expand_input, context)
+    if kind == "list_of_dicts":
+        return len(value)
+    return math.prod(len(_sized(k, v)) for k, v in value.items())
+
+
+def expanded_values(kind: str, expand_input: Any, context: Mapping[str, Any], map_index: int) -> dict[str, Any]:
+    """The keyword values of ``map_index`` of an expand input (the last keyword varies fastest)."""
+    value = _resolved_input(kind, expand_input, context)
+    if kind == "list_of_dicts":
+        chosen = value[map_index]
+        if not isinstance(chosen, Mapping):
+            chosen = resolve_xcom_args(chosen, context)
+        if not isinstance(chosen, Mapping):
+            raise ValueError(f"expand_kwargs() expects a list[dict], not list[{type(chosen).__name__}]")
+        return {k: resolve_xcom_args(v, context) for k, v in chosen.items()}
+    out: dict[str, Any] = {}
+    index = map_index
+    for key in reversed(list(value)):
+        items = _sized(key, value[key])
+        out[key] = items[index % len(items)]
+        index //= len(items)
+    return {k: out[k] for k in value}
+
+
+class MappedArgument:
+    """What a mapped task group's function receives for an expanded argument (Airflow's
+    ``MappedArgument``): resolved in a task of the group to the value of the task's map index."""
+
+    def __init__(self, expand_input: Any, kind: str, key: str) -> None:
+        self.expand_input = expand_input
+        self.kind = kind
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"MappedArgument({self.key!r})"
+
+    def iter_references(self) -> list[tuple[Any, str]]:
+        return [(arg.operator, arg.key) for arg in find_xcom_args(self.expand_input)]
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        map_index = context["ti"].map_index
+        if map_index is None or map_index < 0:
+            raise RuntimeError("can't resolve task-mapping argument without expanding")
+        return expanded_values(self.kind, self.expand_input, context, map_index)[self.key]
+
+
+def check_expand_arguments(mapped_kwargs: Mapping[str, Any]) -> None:
+    """Airflow's ``is_mappable`` check of ``expand(**kwargs)`` values."""
+    for name, value in mapped_kwargs.items():
+        if not isinstance(value, (XComArg, MappedArgument, Sequence, Mapping)) or isinstance(value, str):
+            raise ValueError(f"Cannot map over {name}={value!r}: expected a list, a dict or an XComArg")
+
+
+def mapped_task_groups_of(group: Any) -> list[Any]:
+    """``group`` and its parents that are mapped task groups, innermost first."""
+    found = []
+    while group is not None:
+        if getattr(group, "is_mapped", False):
+            found.append(group)
+        group = group.parent_group
+    return found
 
 
 def _sized(key: str, value: Any) -> list[Any]:

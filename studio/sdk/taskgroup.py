@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio.sdk.exceptions import DuplicateTaskIdFound, TaskAlreadyInTaskGroup
@@ -22,6 +23,8 @@ GROUP_KEY_REGEX = re.compile(r"^[\w-]+$")
 
 class TaskGroup(DAGNode):
     """A named group of tasks; ids of its children are prefixed with ``group_id.`` (``prefix_group_id``)."""
+
+    is_mapped = False
 
     def __init__(
         self,
@@ -241,6 +244,37 @@ class TaskGroup(DAGNode):
         TaskGroupContext.pop()
 
 
+class MappedTaskGroup(TaskGroup):
+    """A ``@task_group`` called with ``expand``/``expand_kwargs``: every task inside is expanded with
+    the group's map indexes (``task_id[i]``); ``expand_kind`` is ``dict_of_lists`` or ``list_of_dicts``."""
+
+    is_mapped = True
+
+    def __init__(self, *args: Any, expand_input: Any, expand_kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expand_input = expand_input
+        self.expand_kind = expand_kind
+
+    def __iter__(self) -> Iterator[AbstractOperator]:
+        for child in self.children.values():
+            if str(getattr(child, "trigger_rule", "")) == "always":
+                raise ValueError(
+                    "Task-generated mapping within a mapped task group is not allowed with trigger rule 'always'"
+                )
+        yield from super().__iter__()
+
+    def iter_mapped_dependencies(self) -> list[AbstractOperator]:
+        """The upstream tasks whose XCom the group expands over."""
+        from studio.sdk.xcom_arg import find_xcom_args
+
+        return [arg.operator for arg in find_xcom_args(self.expand_input)]
+
+    def __exit__(self, *exc: object) -> None:
+        for operator in self.iter_mapped_dependencies():
+            self.set_upstream(operator)
+        super().__exit__(*exc)
+
+
 def task_group(python_callable: Callable[..., Any] | None = None, **tg_kwargs: Any) -> Any:
     """``@task_group``: each call builds a TaskGroup (``group_id`` = function name, ``__N`` on repeats)."""
     if python_callable is not None:
@@ -249,18 +283,76 @@ def task_group(python_callable: Callable[..., Any] | None = None, **tg_kwargs: A
 
 
 class _TaskGroupFactory:
-    def __init__(self, function: Callable[..., Any], tg_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self, function: Callable[..., Any], tg_kwargs: dict[str, Any], partial_kwargs: dict[str, Any] | None = None
+    ) -> None:
         self.function = function
         self.tg_kwargs = {"group_id": function.__name__, **tg_kwargs}
+        self.partial_kwargs = dict(partial_kwargs or {})
         functools.update_wrapper(self, function)
 
     def override(self, **kwargs: Any) -> _TaskGroupFactory:
-        return _TaskGroupFactory(self.function, {**self.tg_kwargs, **kwargs})
+        return _TaskGroupFactory(self.function, {**self.tg_kwargs, **kwargs}, self.partial_kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._create(TaskGroup, args, kwargs)
+
+    def _create(self, factory: Callable[..., TaskGroup], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         options = {"add_suffix_on_collision": True, **self.tg_kwargs}
-        with TaskGroup(**options) as group:
+        with factory(**options) as group:
             if self.function.__doc__ and not group.tooltip:
                 group.tooltip = self.function.__doc__
             result = self.function(*args, **kwargs)
         return result if result is not None else group
+
+    def _check_names(self, kind: str, kwargs: dict[str, Any]) -> None:
+        signature = inspect.signature(self.function)
+        if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+            return
+        unknown = sorted(set(kwargs) - set(signature.parameters))
+        if unknown:
+            raise TypeError(f"{self.function.__name__} got unexpected keyword arguments {', '.join(unknown)}")
+
+    def partial(self, **kwargs: Any) -> _TaskGroupFactory:
+        """Fixed arguments of a mapped task group, waiting for ``expand``/``expand_kwargs``."""
+        self._check_names("partial", kwargs)
+        clash = set(kwargs) & set(self.partial_kwargs)
+        if clash:
+            raise TypeError(f"duplicate partial argument(s): {', '.join(sorted(clash))}")
+        return _TaskGroupFactory(self.function, self.tg_kwargs, {**self.partial_kwargs, **kwargs})
+
+    def expand(self, **kwargs: Any) -> Any:
+        """A mapped task group: the function is called once with a MappedArgument per expanded name."""
+        from studio.sdk.mapped import MappedArgument, check_expand_arguments
+
+        if not kwargs:
+            raise TypeError("no arguments to expand against")
+        self._check_names("expand", kwargs)
+        clash = set(kwargs) & set(self.partial_kwargs)
+        if clash:
+            raise TypeError(f"mapping already partial argument(s): {', '.join(sorted(clash))}")
+        check_expand_arguments(kwargs)
+        factory = functools.partial(MappedTaskGroup, expand_input=dict(kwargs), expand_kind="dict_of_lists")
+        stubs = {k: MappedArgument(dict(kwargs), "dict_of_lists", k) for k in kwargs}
+        return self._create(factory, (), {**self.partial_kwargs, **stubs})
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        """A mapped task group over a list of dicts (or an XComArg giving one)."""
+        from studio.sdk.mapped import MappedArgument
+        from studio.sdk.xcom_arg import XComArg
+
+        if isinstance(kwargs, Sequence) and not isinstance(kwargs, str):
+            for item in kwargs:
+                if not isinstance(item, (XComArg, Mapping)):
+                    raise TypeError(f"expected XComArg or list[dict], not {type(kwargs).__name__}")
+        elif not isinstance(kwargs, XComArg):
+            raise TypeError(f"expected XComArg or list[dict], not {type(kwargs).__name__}")
+        parameters = inspect.signature(self.function).parameters
+        if any(
+            p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) for p in parameters.values()
+        ):
+            raise TypeError("calling expand_kwargs() on task group function with * or ** is not supported")
+        factory = functools.partial(MappedTaskGroup, expand_input=kwargs, expand_kind="list_of_dicts")
+        names = [name for name in parameters if name not in self.partial_kwargs]
+        stubs = {k: MappedArgument(kwargs, "list_of_dicts", k) for k in names}
+        return self._create(factory, (), {**self.partial_kwargs, **stubs})

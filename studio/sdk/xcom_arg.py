@@ -84,18 +84,54 @@ class XComArg(DependencyMixin):
         return self
 
     def resolve(self, context: Mapping[str, Any]) -> Any:
-        """The value through the running ``ti``: a list over every map index of a mapped upstream; a
-        missing return value (or multiple_outputs key) is None, another missing key an error."""
+        """The value through the running ``ti``: a list over every map index of a mapped upstream; from
+        a task in a mapped task group, the value of the same map index when the running task is in that
+        group too, else every map index's value (Airflow's ``xcom_pull`` without ``map_indexes``: one
+        value alone is not wrapped in a list). A missing return value (or multiple_outputs key) is
+        None, another missing key an error."""
         ti = context["ti"]
         task_id = self.operator.task_id
         if getattr(self.operator, "is_mapped", False):
             return ti._get_all(ti.dag_id, ti.run_id, task_id, self.key)
-        value = ti._get_one(ti.dag_id, ti.run_id, task_id, -1, self.key)
+        map_index = -1
+        if _closest_mapped_group(self.operator) is not None:
+            map_index = _relevant_map_index(self.operator, context)
+            if map_index is None:
+                return ti.xcom_pull(task_ids=task_id, key=self.key)
+        value = ti._get_one(ti.dag_id, ti.run_id, task_id, map_index, self.key)
         if not ti.is_missing(value):
             return value
         if self.key == XCOM_RETURN_KEY or getattr(self.operator, "multiple_outputs", False):
             return None
         raise RuntimeError(f"XComArg result from {task_id} at {ti.dag_id} with key={self.key!r} is not found!")
+
+
+def mapped_task_groups(node: Any) -> list[Any]:
+    """The mapped task groups ``node`` is in, innermost first (Airflow's ``iter_mapped_task_groups``)."""
+    found = []
+    group = getattr(node, "task_group", None)
+    while group is not None:
+        if getattr(group, "is_mapped", False):
+            found.append(group)
+        group = group.parent_group
+    return found
+
+
+def _closest_mapped_group(node: Any) -> Any:
+    groups = mapped_task_groups(node)
+    return groups[0] if groups else None
+
+
+def _relevant_map_index(upstream: Any, context: Mapping[str, Any]) -> int | None:
+    """The map index of ``upstream`` (in a mapped task group) that the running task reads: its own
+    when both share a mapped task group, else None (every map index)."""
+    map_index = context["ti"].map_index
+    if map_index is None or map_index < 0:
+        return None
+    mine = {g.group_id for g in mapped_task_groups(context["task"])}
+    if not any(g.group_id in mine for g in mapped_task_groups(upstream)):
+        return None
+    return int(map_index)
 
 
 def find_xcom_args(value: Any, _seen: set[int] | None = None) -> list[XComArg]:
@@ -105,6 +141,8 @@ def find_xcom_args(value: Any, _seen: set[int] | None = None) -> list[XComArg]:
         return []
     if isinstance(value, XComArg):
         return [value]
+    if hasattr(value, "iter_references") and hasattr(value, "resolve"):  # a MappedArgument, a DagParam
+        return [XComArg(op, key) for op, key in value.iter_references()]
     found: list[XComArg] = []
     if isinstance(value, (list, tuple, set, frozenset)):
         seen.add(id(value))

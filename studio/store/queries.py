@@ -129,6 +129,8 @@ class StoreQueries:
         if getattr(self, "_batch_tx", None) is not None:  # inside a batch that has written: read its state
             yield conn
             return
+        if conn.get_transaction() is not None:  # left by an interruption: roll it back (see Store._writing)
+            conn.rollback()
         conn.info["read"] = True
         try:
             with conn.begin():

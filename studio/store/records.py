@@ -52,6 +52,7 @@ class DagRunRecord:
     queued_at: dt.datetime | None
     start_date: dt.datetime | None
     end_date: dt.datetime | None
+    creating_job_id: int | None = None  # the engine job (scheduler / `dagstudio run`) driving the run
 
 
 @dataclass(frozen=True, slots=True)

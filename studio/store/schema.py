@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Dialect,
     Float,
@@ -28,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 # Keep in step with the newest file in migrations/versions (a test checks it): opening a store whose
 # revision is this one needs no Alembic import at all.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0003"
 
 metadata = MetaData()
 
@@ -79,6 +80,7 @@ dag = Table(
     Column("dag_id", String(250), primary_key=True),
     Column("fileloc", Text),
     Column("last_seen", UTCDateTime),
+    Column("is_paused", Boolean, nullable=False, server_default="0"),
 )
 
 dag_run = Table(
@@ -97,6 +99,7 @@ dag_run = Table(
     Column("queued_at", UTCDateTime),
     Column("start_date", UTCDateTime),
     Column("end_date", UTCDateTime),
+    Column("creating_job_id", Integer),
     ForeignKeyConstraint(["dag_id"], ["dag.dag_id"], name="dag_run_dag_fkey", ondelete="CASCADE"),
     UniqueConstraint("dag_id", "run_id", name="dag_run_dag_id_run_id_key"),
     UniqueConstraint("dag_id", "logical_date", name="dag_run_dag_id_logical_date_key"),
@@ -167,4 +170,45 @@ rendered_task_instance_fields = Table(
     Column("rendered_fields", Text, nullable=False),
     PrimaryKeyConstraint(*_TI_COLS, name="rendered_task_instance_fields_pkey"),
     ForeignKeyConstraint(_TI_COLS, _TI_REFS, name="rtif_ti_fkey", ondelete="CASCADE"),
+)
+
+# Airflow's ``slot_pool`` (without ``team_name``): ``slots`` -1 means unlimited. Revision 0002 creates it with
+# ``default_pool`` (128 slots, Airflow's ``[core] default_pool_task_slot_count``).
+slot_pool = Table(
+    "slot_pool",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pool", String(256), nullable=False),
+    Column("slots", Integer, nullable=False, server_default="0"),
+    Column("description", Text),
+    Column("include_deferred", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("pool", name="slot_pool_pool_uq"),
+)
+
+# Revision 0003. Airflow's ``Job``: one row per engine process (a scheduler or a ``dagstudio run``); while
+# it lives it updates ``latest_heartbeat``; a ``running`` job whose process is gone left its runs orphaned.
+job = Table(
+    "job",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_type", String(30), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("hostname", String(500)),
+    Column("pid", Integer),
+    Column("start_date", UTCDateTime),
+    Column("end_date", UTCDateTime),
+    Column("latest_heartbeat", UTCDateTime),
+    Index("idx_job_state_heartbeat", "state", "latest_heartbeat"),
+)
+
+# Airflow's ``ParseImportError``: the last failure to load a DAG file (one row per file, replaced).
+import_error = Table(
+    "import_error",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("filename", Text, nullable=False),
+    Column("line", Integer),
+    Column("stacktrace", Text, nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    UniqueConstraint("filename", name="import_error_filename_uq"),
 )

@@ -4,11 +4,12 @@ Every write method is ONE transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), dura
 so the engine can announce a state change right after; inside ``with store.batch():`` the writes join one
 transaction that commits when the block ends (the engine writes a short try's start and end with one commit). Statements are built once (module level or cached
 per set of columns) and executed with parameters; there is no ORM and no session per call. Reads are in
-:mod:`studio.store.queries`.
+:mod:`studio.store.queries`, pools in :mod:`studio.store.pools`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -24,13 +25,15 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from studio.store import paths
 from studio.store import sqlite as sql
 from studio.store.migrate import MIGRATIONS, upgrade
+from studio.store.pools import PoolStore
 from studio.store.queries import SEL_TI, StoreQueries, key_params
 from studio.store.records import DagRunExistsError, DagRunRecord, StoreError, TIKey
+from studio.store.scheduling import SchedulingStore
 from studio.store.schema import as_utc, task_instance, task_try
 from studio.store.xcom_reader import encode_value
 
 
-class Store(StoreQueries):
+class Store(StoreQueries, PoolStore, SchedulingStore):
     """The run history of one DAG Studio home. Open with :meth:`open`; not shared across threads."""
 
     def __init__(self, home: Path, engine: Engine, conn: Connection, clock: Callable[[], dt.datetime]) -> None:
@@ -94,8 +97,8 @@ class Store(StoreQueries):
                 with self._translated("batch"):
                     self._batch_tx.commit()
         except BaseException:
-            if self._batch_tx is not None and self._batch_tx.is_active:
-                self._batch_tx.rollback()
+            self._batch_depth, self._batch_tx = 0, None
+            self._discard_transaction()
             raise
         finally:
             self._batch_depth, self._batch_tx = 0, None
@@ -107,13 +110,22 @@ class Store(StoreQueries):
         if self._batch_depth:
             if self._batch_tx is None:
                 self._check_process()
+                self._discard_transaction()
                 self._batch_tx = self._conn.begin()
             with self._translated(what):
                 yield self._conn
             return
         self._check_process()
+        self._discard_transaction()
         with self._translated(what), self._conn.begin():
             yield self._conn
+
+    def _discard_transaction(self) -> None:
+        """Roll back a transaction left open by an interruption (Ctrl-C/SIGTERM during a commit), so the
+        next write — e.g. recording the cancelled run — starts clean instead of failing."""
+        if self._conn.get_transaction() is not None:  # also an inactive one (a commit cut short)
+            with contextlib.suppress(Exception):
+                self._conn.rollback()
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
@@ -165,6 +177,7 @@ class Store(StoreQueries):
         start_date: dt.datetime | None = None,
         fileloc: str | None = None,
         task_instances: Iterable[Mapping[str, Any]] = (),
+        creating_job_id: int | None = None,
     ) -> DagRunRecord:
         """Create a run (and its DAG row, and optionally its task instances, see
         :meth:`upsert_task_instances`) in one transaction. A run id or logical date the DAG already has
@@ -175,7 +188,7 @@ class Store(StoreQueries):
             "run_after": run_after or logical_date or now, "data_interval_start": data_interval_start,
             "data_interval_end": data_interval_end, "run_type": run_type, "conf": dict(conf or {}),
             "state": state, "queued_at": queued_at if queued_at is not None else now, "start_date": start_date,
-            "end_date": None,
+            "end_date": None, "creating_job_id": creating_job_id,
         }  # fmt: skip
         try:
             conf_text = json.dumps(values["conf"])
