@@ -128,3 +128,29 @@ def test_unknown_revision_is_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE alembic_version SET version_num = 'f00d'")
     with pytest.raises(StoreVersionError, match="'f00d'"):
         Store.open(tmp_path)
+
+
+def _schema(db: Path) -> tuple[dict[str, list[tuple]], set[str], list[tuple], list[tuple]]:
+    """Columns (name, type, notnull, default, pk) per table, index names, seeded pools, revision."""
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        columns = {t: [tuple(c[1:]) for c in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        pools = conn.execute("SELECT pool, slots, description, include_deferred FROM slot_pool").fetchall()
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    return columns, indexes, pools, version
+
+
+def test_a_new_store_without_alembic_equals_the_one_the_migrations_build(tmp_path: Path) -> None:
+    """The fast path (``migrate.create_fresh``) and replaying every migration give the same store."""
+    copy = tmp_path / "migrations"  # another script location: the Alembic path is taken
+    shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    Store.open(tmp_path / "fast").close()
+    Store.open(tmp_path / "alembic", script_location=copy).close()
+    fast, migrated = _schema(tmp_path / "fast" / "dagstudio.db"), _schema(tmp_path / "alembic" / "dagstudio.db")
+    assert fast[0].keys() == migrated[0].keys()
+    for table in fast[0]:
+        by_name = lambda cols: sorted(cols)  # noqa: E731  (batch-added columns may come in another order)
+        assert by_name(fast[0][table]) == by_name(migrated[0][table]), table
+    assert fast[1:] == migrated[1:]
+    assert fast[2] == [("default_pool", 128, "Default pool", 0)] and fast[3] == [(SCHEMA_HEAD,)]

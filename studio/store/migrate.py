@@ -1,8 +1,10 @@
 """Bring a store file to the schema this DAG Studio knows (Alembic), or refuse one from a newer version.
 
-Fast path: the revision stamped in ``alembic_version`` equals :data:`schema.SCHEMA_HEAD` and Alembic is
-never imported (it costs tens of milliseconds on every CLI run). Otherwise Alembic's script directory
-decides: a known older revision (or an empty file) is upgraded to head in one transaction; a revision
+Fast paths, without importing Alembic (≈0.1 s) or replaying every revision (≈0.2 s more): the revision
+stamped in ``alembic_version`` equals :data:`schema.SCHEMA_HEAD` (every run on an existing home); or the
+file is new and empty — then the head schema is created from ``schema.metadata`` with the rows the
+migrations seed (``default_pool``) and stamped, in one transaction (a test checks it equals what the
+migrations build). Otherwise Alembic's script directory decides: a known older revision (or an empty file) is upgraded to head in one transaction; a revision
 the script directory does not know was written by a newer DAG Studio and the store is refused with
 :class:`StoreVersionError` before anything is written.
 """
@@ -46,6 +48,8 @@ def upgrade(conn: Connection, db_label: str, script_location: Path = MIGRATIONS)
     found = current_revision(conn)
     if found == SCHEMA_HEAD and script_location == MIGRATIONS:
         return found
+    if found is None and script_location == MIGRATIONS and create_fresh(conn):
+        return SCHEMA_HEAD
 
     from alembic import command
     from alembic.config import Config
@@ -74,3 +78,24 @@ def upgrade(conn: Connection, db_label: str, script_location: Path = MIGRATIONS)
     if conn.in_transaction():
         conn.commit()
     return head
+
+
+def create_fresh(conn: Connection) -> bool:
+    """Create the head schema in an empty store file (no table at all) and stamp it; False if the file is
+    not empty (another process was first, or an older store without a revision): Alembic then decides."""
+    from sqlalchemy import text
+
+    from studio.store.pools import DEFAULT_POOL, DEFAULT_POOL_SLOTS
+    from studio.store.schema import metadata, slot_pool
+
+    with conn.begin():  # BEGIN IMMEDIATE: a second process creating the same file waits here, then sees it
+        tables = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = 'table'").scalar_one()
+        if tables:
+            return False
+        metadata.create_all(conn)
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                          "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))  # fmt: skip
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": SCHEMA_HEAD})
+        conn.execute(slot_pool.insert(), {"pool": DEFAULT_POOL, "slots": DEFAULT_POOL_SLOTS,
+                                          "description": "Default pool", "include_deferred": False})  # fmt: skip
+    return True
