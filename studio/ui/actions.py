@@ -123,6 +123,19 @@ ACTIONS: tuple[ActionSpec, ...] = (
         toolbar=True,
         needs_project=True,
     ),
+    ActionSpec(
+        "toggle_scheduler",
+        "S&cheduler",
+        "Ctrl+F5",
+        "scheduler.toggle",
+        "&Run",
+        "SP_BrowserReload",
+        "Schedule the open project's DAGs while the window is open (as `dagstudio scheduler PATH`); "
+        "uncheck to stop: running tasks may finish",
+        toolbar=True,
+        needs_project=True,
+        separator_before=True,
+    ),
     ActionSpec("about", "&About DAG Studio", None, "about", "&Help", None, role=QAction.MenuRole.AboutRole),
 )
 

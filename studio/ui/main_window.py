@@ -38,6 +38,7 @@ from studio.ui.panels.project import KIND_TEXT, ProjectPanel
 from studio.ui.panels.tasks import TaskTablePanel
 from studio.ui.resources import app_icon
 from studio.ui.run_actions import RunCommands
+from studio.ui.scheduler_actions import SchedulerCommands
 
 APP_NAME = "DAG Studio"
 VIEWS = ("design", "graph", "grid", "gantt", "logs")
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.document = Document(self)
         self.files = FileCommands(self)
         self.runs = RunCommands(self)
+        self.scheduler = SchedulerCommands(self)
         self.setObjectName("mainWindow")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -89,6 +91,7 @@ class MainWindow(QMainWindow):
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.statusBar().addPermanentWidget(self.runs.status_dot)
         self.statusBar().addPermanentWidget(self.runs.status)
+        self.statusBar().addPermanentWidget(self.scheduler.status)
         self.statusBar().addPermanentWidget(self.path_label, 1)
 
         self.document.opened.connect(self._on_opened)
@@ -159,6 +162,7 @@ class MainWindow(QMainWindow):
         update_enabled(self.actions_by_id, loaded is not None)
         self.actions_by_id["reload"].setEnabled(self.document.path is not None)
         self.runs.on_opened()
+        self.scheduler.update_actions()
         if loaded is not None:
             self.setWindowTitle(f"{loaded.project.name} — {APP_NAME}")
             kind = KIND_TEXT.get(loaded.kind, loaded.kind)
@@ -176,6 +180,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runs.shutdown()  # a running DAG is stopped: no process outlives the window
+        self.scheduler.shutdown()
         super().closeEvent(event)
 
     # --- drag and drop of files and folders ----------------------------------------------------------

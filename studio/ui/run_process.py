@@ -41,6 +41,22 @@ def _source_root() -> str | None:
     return None if root in installed else str(root)
 
 
+def cli_process(parent: QObject) -> QProcess:
+    """A ``QProcess`` set up to run this DAG Studio's CLI (``sys.executable -m studio …``): unbuffered
+    UTF-8 output, and ``studio`` importable in the child also from a source checkout."""
+    process = QProcess(parent)
+    environment = QProcessEnvironment.systemEnvironment()
+    environment.insert("PYTHONUNBUFFERED", "1")
+    environment.insert("PYTHONIOENCODING", "utf-8")
+    source = _source_root()
+    if source is not None:  # a source checkout (not installed): the child must find ``studio`` too
+        found = environment.value("PYTHONPATH", "")
+        environment.insert("PYTHONPATH", os.pathsep.join(p for p in (source, found) if p))
+    process.setProcessEnvironment(environment)
+    process.setProgram(sys.executable)
+    return process
+
+
 def parse_progress(line: str) -> tuple[str, str, int] | None:
     """``(key, state, try_number)`` of a ``task KEY STATE try N`` line; None for any other line."""
     if not line.startswith(PROGRESS_PREFIX):
@@ -132,16 +148,7 @@ class RunProcess(QObject):
         """Start running ``dag_id`` of ``path``; False when a run is already going."""
         if self.process is not None:
             return False
-        process = QProcess(self)
-        environment = QProcessEnvironment.systemEnvironment()
-        environment.insert("PYTHONUNBUFFERED", "1")
-        environment.insert("PYTHONIOENCODING", "utf-8")
-        source = _source_root()
-        if source is not None:  # a source checkout (not installed): the child must find ``studio`` too
-            found = environment.value("PYTHONPATH", "")
-            environment.insert("PYTHONPATH", os.pathsep.join(p for p in (source, found) if p))
-        process.setProcessEnvironment(environment)
-        process.setProgram(sys.executable)
+        process = cli_process(self)
         process.setArguments(self.command(path, dag_id))
         process.readyReadStandardError.connect(self._read_stderr)
         process.finished.connect(self._on_finished)
