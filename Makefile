@@ -65,7 +65,7 @@ test: lint system-deps airflow-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 fast-test: $(STAMP) system-deps
-	$(PY) -m pytest -m "not airflow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not airflow and not docker" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@shopt -s nullglob; scripts=(bench/*.py); \

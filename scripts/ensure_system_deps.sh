@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages DAG Studio needs are installed.
 #
-#   scripts/ensure_system_deps.sh [GROUP...]      GROUP: qt (default), x11, xvfb, python, venv, build
+#   scripts/ensure_system_deps.sh [GROUP...]      GROUP: qt (default), x11, xvfb, python, venv, build, docker
 #
 # qt      the libraries PySide6's Qt needs, also when rendering offscreen (tests, --screenshot)
 # x11     the xcb libraries of Qt's X11 platform plugin (a window on a real or virtual X server)
@@ -9,6 +9,8 @@
 # python  python3
 # venv    python3-venv (python3 -m venv fails without it on Debian)
 # build   what a fresh machine needs before the Makefile can run: make, python3, python3-venv
+# docker  what the Docker tests need for their private daemon: dockerd and the docker CLI (docker.io),
+#         a static busybox for the test image (busybox-static); see tests/docker_daemon.py
 #
 # Missing packages are installed with apt-get when running as root (apt-get update only when
 # something is missing); otherwise the exact `sudo apt-get install ...` command is printed and the
@@ -22,6 +24,7 @@ declare -A PKG_GROUPS=(
     [python]="python3"
     [venv]="python3-venv"
     [build]="make python3 python3-venv"
+    [docker]="docker.io busybox-static"
 )
 
 wanted=()

@@ -10,6 +10,9 @@
     dagstudio runs PATH --json
     dagstudio logs PATH DAG RUN TASK [--try N]
     dagstudio pools list|set NAME SLOTS [--description D]|delete NAME [--json]
+    dagstudio connections add ID (--conn-uri URI | --conn-json JSON | --conn-type T [--conn-host ...])
+    dagstudio connections list [--json] | delete ID
+    dagstudio variables set KEY VALUE [--description D] | get KEY [--json] [--default V] | list | delete KEY
 
 ``run --json`` prints the run as one JSON object on stdout at the end and, while it runs, one progress line
 per task state change on stderr (``PROGRESS_PREFIX`` + ``KEY STATE try N``; KEY is ``task_id`` or
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 PROGRESS_PREFIX = "task "  # stderr progress lines of ``run --json``: ``task KEY STATE try N``
 COMMANDS = (
     "gui", "inspect", "validate", "export", "import", "run", "runs", "logs", "scheduler", "backfill", "dags", "pools",
+    "connections", "variables",
 )  # fmt: skip
 VIEWS = ("design", "graph", "grid", "gantt", "logs")
 TARGETS = ("airflow3", "airflow2")
@@ -60,6 +64,17 @@ _VALUE_OPTIONS = {
     "--description",
     "--from",
     "--to",
+    "--conn-uri",
+    "--conn-json",
+    "--conn-type",
+    "--conn-host",
+    "--conn-login",
+    "--conn-password",
+    "--conn-schema",
+    "--conn-port",
+    "--conn-extra",
+    "--conn-description",
+    "--default",
 }
 
 
@@ -166,7 +181,46 @@ def build_parser() -> argparse.ArgumentParser:
             one.add_argument("--description", metavar="D", help="what the pool is for")
         one.add_argument("--json", action="store_true", help="print JSON")
     pools.set_defaults(handler=cmd_pools)
+    _secrets_parsers(sub, common)
     return parser
+
+
+def _secrets_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``connections add|list|delete`` and ``variables set|get|list|delete`` (Airflow's flags)."""
+    conns = sub.add_parser("connections", parents=[common], help="connections of the home (encrypted store)")
+    actions = conns.add_subparsers(dest="conn_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", parents=[common], help="add a connection (as `airflow connections add`)")
+    add.add_argument("conn_id", metavar="CONN_ID")
+    add.add_argument(
+        "--conn-uri", metavar="URI", help="the connection as a URI: type://login:password@host:port/schema?extra"
+    )
+    add.add_argument("--conn-json", metavar="JSON", help='the connection as JSON: {"conn_type": ..., "host": ...}')
+    for part in ("type", "host", "login", "password", "schema", "extra", "description"):
+        add.add_argument(f"--conn-{part}", metavar=part.upper(), help=f"the connection's {part}")
+    add.add_argument("--conn-port", type=int, metavar="PORT", help="the connection's port")
+    actions.add_parser("list", parents=[common], help="the connections (passwords as ***)").add_argument(
+        "--json", action="store_true", help='print {"connections": [...]}'
+    )
+    actions.add_parser("delete", parents=[common], help="delete a connection").add_argument(
+        "conn_id", metavar="CONN_ID"
+    )
+    conns.set_defaults(handler=cmd_connections)
+
+    variables = sub.add_parser("variables", parents=[common], help="variables of the home (encrypted store)")
+    actions = variables.add_subparsers(dest="var_action", metavar="ACTION", required=True)
+    put = actions.add_parser("set", parents=[common], help="create or replace a variable")
+    put.add_argument("key", metavar="KEY")
+    put.add_argument("value", metavar="VALUE")
+    put.add_argument("--description", metavar="D", help="what the variable is for")
+    get = actions.add_parser("get", parents=[common], help="print a variable (AIRFLOW_VAR_<KEY> first)")
+    get.add_argument("key", metavar="KEY")
+    get.add_argument("-j", "--json", action="store_true", help="deserialize the value as JSON")
+    get.add_argument("-d", "--default", metavar="VAL", help="printed when the variable does not exist")
+    actions.add_parser("list", parents=[common], help="the variables' keys").add_argument(
+        "--json", action="store_true", help='print {"variables": [...]}'
+    )
+    actions.add_parser("delete", parents=[common], help="delete a variable").add_argument("key", metavar="KEY")
+    variables.set_defaults(handler=cmd_variables)
 
 
 def with_default_command(argv: Sequence[str]) -> list[str]:
@@ -389,7 +443,7 @@ def cmd_dags(args: argparse.Namespace) -> int:
         return 0
     for item in overview["dags"]:
         state = "paused" if item["is_paused"] else "active"
-        print(f"{item['dag_id']:<30} {str(item['schedule']):<20} {state:<7} next: {item['next_dagrun'] or '-'}")
+        print(f"{item['dag_id']:<30} {item['schedule']!s:<20} {state:<7} next: {item['next_dagrun'] or '-'}")
     for problem in overview["import_errors"]:
         where = f"{problem['filename']}:{problem['line']}" if problem["line"] else problem["filename"]
         print(f"error: {where}: {problem['message']}", file=sys.stderr)
@@ -439,6 +493,51 @@ def cmd_pools(args: argparse.Namespace) -> int:
     size = "unlimited slots" if pool["slots"] == -1 else f"{pool['slots']} slots"
     done = "deleted" if args.pools_action == "delete" else f"set to {size}"
     print(json.dumps(pool, indent=2) if args.json else f"Pool {pool['pool']} {done}")
+    return 0
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    from studio.workspace import secrets
+
+    home = _home(args)
+    if args.conn_action == "add":
+        flags = {name: getattr(args, f"conn_{name}") for name in
+                 ("type", "host", "login", "password", "schema", "port", "extra", "description")}  # fmt: skip
+        shown = secrets.add_connection(
+            home=home, conn_id=args.conn_id, uri=args.conn_uri, json_text=args.conn_json,
+            conn_type=flags.pop("type"), **flags,
+        )  # fmt: skip
+        print(f"Successfully added `conn_id`={shown['conn_id']} : {shown['conn_type']}://{shown['host'] or ''}")
+    elif args.conn_action == "delete":
+        secrets.delete_connection(home=home, conn_id=args.conn_id)
+        print(f"Successfully deleted connection with `conn_id`={args.conn_id}")
+    elif args.json:
+        print(json.dumps({"connections": secrets.list_connections(home=home)}, indent=2))
+    else:
+        for conn in secrets.list_connections(home=home):
+            where = f"{conn['host'] or ''}{':' + str(conn['port']) if conn['port'] else ''}"
+            print(f"{conn['conn_id']:<30} {conn['conn_type']:<18} {where}".rstrip())
+    return 0
+
+
+def cmd_variables(args: argparse.Namespace) -> int:
+    from studio.workspace import secrets
+
+    home = _home(args)
+    if args.var_action == "set":
+        secrets.set_variable(home=home, key=args.key, value=args.value, description=args.description)
+        print(f"Variable {args.key} created")
+    elif args.var_action == "get":
+        value = secrets.get_variable(home=home, key=args.key, deserialize_json=args.json, default=args.default)
+        print(json.dumps(value) if args.json and not isinstance(value, str) else value)
+    elif args.var_action == "delete":
+        secrets.delete_variable(home=home, key=args.key)
+        print(f"Variable {args.key} deleted")
+    elif args.json:
+        print(json.dumps({"variables": secrets.list_variables(home=home)}, indent=2))
+    else:
+        for item in secrets.list_variables(home=home):
+            print(item["key"])
     return 0
 
 

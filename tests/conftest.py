@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker_daemon import docker_daemon  # noqa: F401  (module fixture: the Docker tests' private dockerd)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]

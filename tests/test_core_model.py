@@ -45,7 +45,7 @@ def test_xcom_upstreams_only_where_airflow_adds_them():
     # PythonOperator's python_callable is not templated; op_kwargs is.
     py = Task("p", "PythonOperator", {"python_callable": CallableRef("f"), "op_kwargs": {"x": XComRef("a", "k")}})
     assert xcom_upstreams(py) == ["a"]
-    not_templated = Task("e", "EmailOperator", {"conn_id": XComRef("a"), "to": "x@y"})
+    not_templated = Task("e", "BashOperator", {"output_encoding": XComRef("a"), "bash_command": "true"})
     assert xcom_upstreams(not_templated) == []
     mapped = Task("m", "@task", {"python_callable": CallableRef("f")}, expand={"x": XComRef("src")})
     assert xcom_upstreams(mapped) == ["src"]

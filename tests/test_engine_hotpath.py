@@ -86,8 +86,9 @@ def test_transactions_per_try_and_durable_announcements(
             event.remove(engine_, "commit", count)
     assert result["state"] == "success"
     assert {k: v["state"] for k, v in result["tasks"].items()} == {"a": "success", "b": "success", "c": "success"}
-    # create the run + per try (start and finish together, or apart) + the run's end state
-    assert len(commits) == 1 + per_try * 3 + 1
+    # the process's `run` job (once per LocalRun, for crash recovery) + create the run + per try (start and
+    # finish together, or apart) + the run's end state
+    assert len(commits) == 1 + 1 + per_try * 3 + 1
     order = ["scheduled", "queued", "running", "success"]
     for task in "abc":
         states = [new for t, new, _ in seen if t == task]

@@ -16,10 +16,6 @@ from tests.conftest import CORPUS
 FILES = sorted(CORPUS.glob("*.py"))
 # Provider operators outside the engine's scope (S3/Docker/SMTP come with the integrations issue).
 UNSUPPORTED = {
-    "docker_training": "airflow.providers.docker",
-    "email_notifications": "airflow.operators.email",
-    "s3_operators": "airflow.providers.amazon",
-    "sensors_mix": "airflow.providers.amazon",
     "unknown_provider_operators": "airflow.providers.standard.operators.latest_only",
 }
 

@@ -199,7 +199,7 @@ def test_make_test_runs_lint_then_the_whole_suite():
 
 
 def test_make_fast_test_and_run_arguments():
-    assert '-m pytest -m "not airflow"' in _make_dry_run("fast-test")
+    assert '-m pytest -m "not airflow and not docker"' in _make_dry_run("fast-test")
     out = _make_dry_run("run", "ARGS=--screenshot out.png sample_projects/showcase")
     assert "scripts/run.sh .venv/bin/python --screenshot out.png sample_projects/showcase" in out
 

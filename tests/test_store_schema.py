@@ -68,7 +68,8 @@ def test_new_store_is_created_by_alembic_and_matches_the_tables(tmp_path: Path) 
     with sqlite3.connect(tmp_path / "home" / "dagstudio.db") as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"alembic_version", "dag", "dag_run", "task_instance", "task_try", "xcom",
-                      "rendered_task_instance_fields", "slot_pool", "job", "import_error"}  # fmt: skip
+                      "rendered_task_instance_fields", "slot_pool", "job", "import_error",
+                      "connection", "variable"}  # fmt: skip
 
 
 def test_connection_pragmas(tmp_path: Path) -> None:
@@ -130,15 +131,17 @@ def test_unknown_revision_is_refused(tmp_path: Path) -> None:
         Store.open(tmp_path)
 
 
-def _schema(db: Path) -> tuple[dict[str, list[tuple]], set[str], list[tuple], list[tuple]]:
-    """Columns (name, type, notnull, default, pk) per table, index names, seeded pools, revision."""
+def _schema(db: Path) -> tuple[dict[str, list[tuple]], set[str], list[tuple], list[tuple], list[tuple]]:
+    """Columns (name, type, notnull, default, pk) per table, index names, seeded pools, revision, seeded
+    connections."""
     with sqlite3.connect(db) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         columns = {t: [tuple(c[1:]) for c in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         pools = conn.execute("SELECT pool, slots, description, include_deferred FROM slot_pool").fetchall()
         version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
-    return columns, indexes, pools, version
+        connections = conn.execute("SELECT * FROM connection ORDER BY id").fetchall()
+    return columns, indexes, pools, version, connections
 
 
 def test_a_new_store_without_alembic_equals_the_one_the_migrations_build(tmp_path: Path) -> None:
@@ -154,3 +157,4 @@ def test_a_new_store_without_alembic_equals_the_one_the_migrations_build(tmp_pat
         assert by_name(fast[0][table]) == by_name(migrated[0][table]), table
     assert fast[1:] == migrated[1:]
     assert fast[2] == [("default_pool", 128, "Default pool", 0)] and fast[3] == [(SCHEMA_HEAD,)]
+    assert "fs_default" in {row[1] for row in fast[4]}

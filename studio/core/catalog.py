@@ -51,7 +51,13 @@ def _spec(
 
 
 _S3 = "airflow.providers.amazon.aws.operators.s3"
-_AWS = F("aws_conn_id", "str", "Connection with the S3 endpoint, region and credentials.", default="aws_default")
+_AWS = F(
+    "aws_conn_id",
+    "str",
+    "Connection with the S3 endpoint, region and credentials.",
+    default="aws_default",
+    templated=True,
+)
 
 SPECS: tuple[OperatorSpec, ...] = (
     _spec(
@@ -147,9 +153,9 @@ SPECS: tuple[OperatorSpec, ...] = (
             F("files", "list", "Paths of files to attach.", default=None, templated=True),
             F("cc", "str_or_list", "Carbon copy.", default=None, templated=True),
             F("bcc", "str_or_list", "Blind carbon copy.", default=None, templated=True),
-            F("mime_subtype", "str", "MIME subtype.", default="mixed"),
-            F("mime_charset", "str", "Character set.", default="utf-8"),
-            F("conn_id", "str", "SMTP connection.", default="smtp_default"),
+            F("mime_subtype", "str", "MIME subtype.", default="mixed", templated=True),
+            F("mime_charset", "str", "Character set.", default="utf-8", templated=True),
+            F("conn_id", "str", "SMTP connection.", default="smtp_default", templated=True),
             F("from_email", "str", "Sender (default: the connection's from_email).", default=None, templated=True),
         ),
         "Sends an email over SMTP.",
@@ -173,13 +179,12 @@ SPECS: tuple[OperatorSpec, ...] = (
                 default=None,
                 secret=True,
             ),
-            F("mounts", "list", "docker.types.Mount objects.", default=None),
+            F("mounts", "list", "docker.types.Mount objects.", default=None, templated=True),
             F(
                 "network_mode",
                 "str",
                 "Network mode (bridge, host, none, container:<name>).",
                 default=None,
-                templated=True,
             ),
             F(
                 "auto_remove",
@@ -193,20 +198,19 @@ SPECS: tuple[OperatorSpec, ...] = (
                 "str",
                 "Docker daemon address (default: DOCKER_HOST or the local socket).",
                 default=None,
-                templated=True,
             ),
             F("mount_tmp_dir", "bool", "Bind a temporary host directory at tmp_dir.", default=True),
             F("tmp_dir", "str", "Where the temporary directory is mounted.", default="/tmp/airflow"),
             F("user", "str", "User inside the container.", default=None),
             F("working_dir", "str", "Working directory inside the container.", default=None),
-            F("entrypoint", "str_or_list", "Overrides the image's entrypoint.", default=None, templated=True),
+            F("entrypoint", "str_or_list", "Overrides the image's entrypoint.", default=None),
             F("force_pull", "bool", "Pull the image even if present.", default=False),
             F("api_version", "str", "Docker API version.", default=None),
             F("container_name", "str", "Name of the container.", default=None, templated=True),
             F("retrieve_output", "bool", "Return the file at retrieve_output_path as XCom.", default=False),
             F("retrieve_output_path", "str", "Path of the output file in the container.", default=None),
             F("xcom_all", "bool", "Push all output lines, not only the last.", default=False),
-            F("docker_conn_id", "str", "Registry connection for private images.", default=None),
+            F("docker_conn_id", "str", "Registry connection for private images.", default=None, templated=True),
         ),
         "Runs a command in a Docker container; its output streams into the task log.",
         "docker",
@@ -220,7 +224,7 @@ SPECS: tuple[OperatorSpec, ...] = (
         (P(_S3, "S3CreateBucketOperator"),) * 2,
         (
             F("bucket_name", "str", "Bucket to create.", required=True, templated=True),
-            F("region_name", "str", "Region of the bucket.", default=None),
+            F("region_name", "str", "Region of the bucket.", default=None, templated=True),
             _AWS,
         ),
         "Creates an S3 bucket.",
@@ -310,10 +314,10 @@ SPECS: tuple[OperatorSpec, ...] = (
             F("dest_s3_key", "str", "Destination s3:// URL.", required=True, templated=True),
             F("transform_script", "str", "Executable run as `script source dest`.", default=None),
             F("select_expression", "str", "S3 Select expression instead of a script.", default=None),
-            F("script_args", "list", "Extra arguments of the script.", default=None),
+            F("script_args", "list", "Extra arguments of the script.", default=None, templated=True),
             F("replace", "bool", "Overwrite the destination.", default=False),
-            F("source_aws_conn_id", "str", "Connection for the source.", default="aws_default"),
-            F("dest_aws_conn_id", "str", "Connection for the destination.", default="aws_default"),
+            F("source_aws_conn_id", "str", "Connection for the source.", default="aws_default", templated=True),
+            F("dest_aws_conn_id", "str", "Connection for the destination.", default="aws_default", templated=True),
         ),
         "Downloads an object, transforms it with a script, uploads the result.",
         "s3",
@@ -361,7 +365,7 @@ SPECS: tuple[OperatorSpec, ...] = (
             F("bucket_name", "str", "Bucket (unless bucket_key is a URL).", default=None, templated=True),
             F("wildcard_match", "bool", "bucket_key is a Unix wildcard pattern.", default=False),
             F("check_fn", "callable", "Extra check on the matched objects' metadata.", default=None),
-            F("verify", "any", "TLS verification (bool or CA bundle path).", default=None),
+            F("verify", "any", "TLS verification (bool or CA bundle path).", default=None, templated=True),
             F("use_regex", "bool", "bucket_key is a regular expression.", default=False),
             _AWS,
             *SENSOR_FIELDS,

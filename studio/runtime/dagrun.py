@@ -1,7 +1,8 @@
 """The DagRun state machine: Airflow 3.3's scheduling of one run, event-driven and pure.
 
 Input: a DAG description (docs/ENGINE.md) and events — ``start()``, ``on_started``, ``on_finished``
-(a try's result), ``due(now)`` (timers: retries, reschedules, ``dagrun_timeout``), ``cancel()``.
+(a try's result), ``due(now)`` (timers: retries, reschedules, ``dagrun_timeout``), ``cancel()``; or
+``resume(stored TIs)`` instead of ``start()`` for a run whose process died (``dagrun_resume``).
 Output: ``Launch`` orders (ordered by ``priority_weight``, limited by ``max_active_tasks`` and by the
 pools and ``parallelism`` of a shared ``slots.SlotBudget``), keys of
 TIs to stop (``stops()``), and the drained list of state changes (``changes()``) for the store.
@@ -22,6 +23,7 @@ from studio.runtime import trigger_rules as tr
 from studio.runtime.dagrun_deps import decide, past_blocker
 from studio.runtime.dagrun_graph import TaskGraph
 from studio.runtime.dagrun_mapping import MappedExpansion
+from studio.runtime.dagrun_resume import RunLifeCycle
 from studio.runtime.dagrun_state import Launch, StateChange, TaskInstance
 from studio.runtime.retries import is_eligible_to_retry, retry_delay
 from studio.runtime.slots import DEFAULT_POOL, SlotBudget, select_launches
@@ -30,7 +32,7 @@ ACTIVE = frozenset({S.QUEUED, S.RUNNING})
 BUDGET_POLL = timedelta(seconds=1)  # re-read slots other processes hold when only they block this run
 
 
-class DagRunMachine(MappedExpansion):
+class DagRunMachine(MappedExpansion, RunLifeCycle):
     """One DAG run. ``clock()`` returns an aware ``datetime``; ``run_conf`` is kept for the caller."""
 
     def __init__(
@@ -55,6 +57,7 @@ class DagRunMachine(MappedExpansion):
         self._timeout = timedelta(seconds=float(timeout)) if timeout else None
         self._fail_fast = bool(description.get("fail_fast"))
         self.state: str = S.RUN_QUEUED
+        self.timed_out = False  # ended by dagrun_timeout
         self.start_date: datetime | None = None
         self.end_date: datetime | None = None
         self._tis: dict[str, TaskInstance] = {}
@@ -86,6 +89,11 @@ class DagRunMachine(MappedExpansion):
     # ------------------------------------------------------------------ queries
     def ti(self, key: str) -> TaskInstance:
         return self._tis[key]
+
+    def first_reschedule_date(self, key: str) -> datetime | None:
+        """When the first poke of a rescheduled sensor's try started (Airflow's ``first_reschedule_date``,
+        which the sensor's timeout counts from); None unless the TI comes back from a reschedule."""
+        return self._tis[key].start_date if key in self._rescheduled else None
 
     def tis(self) -> list[TaskInstance]:
         """Every TI, in the description's order (map indexes in order)."""
@@ -183,6 +191,7 @@ class DagRunMachine(MappedExpansion):
             return []
         now = now or self._clock()
         if self._timeout is not None and self.start_date and now >= self.start_date + self._timeout:
+            self.timed_out = True  # the DAG-level callback's reason is "timed_out" (Airflow)
             self._end_run_early(running_state=S.SKIPPED)
             return []
         if self._starved_by_others():
@@ -264,6 +273,7 @@ class DagRunMachine(MappedExpansion):
         """Ready to run: a new try (try_number + 1) unless it comes back from a reschedule."""
         if ti.state != S.UP_FOR_RESCHEDULE:
             ti.try_number += 1
+            ti.error = None  # the error of the previous try (a new try has none yet)
             self._rescheduled.discard(ti.key)
         self._set(ti, S.SCHEDULED)
         task = self.graph.tasks[ti.task_id]
@@ -348,46 +358,6 @@ class DagRunMachine(MappedExpansion):
         for tid in marked:
             for watcher in self.graph.in_order(self._watchers[tid]):
                 self._evaluate(watcher)
-
-    def _drop_from_queues(self, ti: TaskInstance) -> None:
-        self._waiting.discard(ti.key)
-        if ti.key in self._active:
-            self._active.discard(ti.key)
-            self._stops.append(ti.key)
-
-    def _stop_remaining(self, failed: TaskInstance) -> None:
-        """The DAG's ``fail_fast``: every other non-teardown TI that is not success/failed ends —
-        running ones failed, the rest skipped (queued and running ones are stopped)."""
-        now = self._clock()
-        for ti in self.tis():
-            if ti is failed or ti.state in (S.SUCCESS, S.FAILED) or self.graph.is_teardown(ti.task_id):
-                continue
-            new = S.FAILED if ti.state == S.RUNNING else S.SKIPPED
-            self._drop_from_queues(ti)
-            ti.end_date = now
-            self._set(ti, new, end_date=now)
-        for ti in self.tis():
-            if self.graph.is_teardown(ti.task_id):
-                self._evaluate(ti.task_id)
-
-    def _end_run_early(self, running_state: str) -> list[str]:
-        """Fail the run now; unfinished TIs end (active ones in ``running_state``, others skipped)."""
-        now = self._clock()
-        to_stop = []
-        for ti in self.tis():
-            if ti.state in S.FINISHED:
-                continue
-            active = ti.key in self._active
-            new = running_state if ti.state in (S.RUNNING, S.UP_FOR_RESCHEDULE) else S.SKIPPED
-            self._drop_from_queues(ti)
-            if active:
-                to_stop.append(ti.key)
-            ti.end_date = now
-            self._set(ti, new, end_date=now)
-        self._ready.clear()
-        self.state = S.RUN_FAILED
-        self.end_date = now
-        return to_stop
 
     def _update_run_state(self) -> None:
         """Airflow's ``DagRun.update_state``: done when every TI finished; failed if a leaf failed."""

@@ -35,9 +35,12 @@ waits too, as in Airflow), and the result's ``waiting_on_past`` says which tasks
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,14 +49,17 @@ from typing import Any
 from studio.core.diagnostics import StudioError, error
 from studio.runtime.dagrun_state import Launch, StateChange
 from studio.runtime.engine_run import START_WRITE_DELAY, TIMEOUT_GRACE, DagRunExecution
-from studio.runtime.forkserver import Finished, Started
+from studio.runtime.forkserver import Finished, ForkServerError, Started
 from studio.runtime.params import resolve_params
 from studio.runtime.slots import SlotBudget, parallelism_from_env, store_loader
 from studio.runtime.workers import executor_for
+from studio.store.paths import db_path
 
 __all__ = ["START_WRITE_DELAY", "TIMEOUT_GRACE", "DagRunExecution", "LocalRun", "utcnow"]
 
 OnChange = Callable[[StateChange], None]
+JOB_HEARTBEAT = 5.0  # seconds between the heartbeats of a job the LocalRun owns (``dagstudio run``)
+ORPHAN_ERROR = "the process running it is gone"
 
 
 def utcnow() -> dt.datetime:
@@ -73,7 +79,7 @@ class LocalRun:
         self.server = executor_for(
             "studio.runtime.worker:prepare", "studio.runtime.worker:run", warm="studio.runtime.worker:warm_spare"
         )
-        self.server.begin({"path": str(self.path)})
+        self.server.begin({"path": str(self.path), "db_path": str(db_path(self.home))})
         try:
             from studio.store import Store  # after the fork (workers never import SQLAlchemy), during prepare
         except BaseException:
@@ -96,6 +102,7 @@ class LocalRun:
         self._numbers = iter(range(1, 1 << 62))
         self._deferred: list[tuple[OnChange | None, StateChange]] | None = None
         self.job_id: int | None = None  # the engine job (scheduler) whose runs these are, if any
+        self._job_owned, self._beat = False, 0.0  # a job this LocalRun started itself (_own_job)
 
     def __enter__(self) -> LocalRun:
         return self
@@ -105,6 +112,9 @@ class LocalRun:
 
     def close(self) -> None:
         self.server.close()
+        if self._job_owned and self.job_id is not None:
+            with contextlib.suppress(Exception):
+                self.store.end_job(self.job_id)
         self.store.close()
 
     # -- runs ----------------------------------------------------------------------------------------------
@@ -124,7 +134,8 @@ class LocalRun:
         run = self.begin(dag_id, conf=conf, logical_date=logical_date, on_change=on_change)
         try:
             while not run.done:
-                self.step()
+                self.step(JOB_HEARTBEAT)
+                self._own_job()
         except BaseException:
             self.cancel_all()
             raise
@@ -144,6 +155,7 @@ class LocalRun:
     ) -> DagRunExecution:
         """Create a run of ``dag_id`` in the store and launch its first tries; ``step`` advances it."""
         resolve_params(self.dags[dag_id].get("params") or {}, conf or {})
+        self._own_job()
         run = DagRunExecution(
             self, dag_id, conf or {}, logical_date=logical_date, run_id=run_id, run_type=run_type,
             data_interval=data_interval, run_after=run_after, on_change=on_change,
@@ -158,10 +170,51 @@ class LocalRun:
             raise
         return run
 
+    # -- crash recovery (runtime.recovery) ------------------------------------------------------------------
+    def resume(
+        self, dag_id: str, run_id: str, *, orphan_error: str = ORPHAN_ERROR, on_change: OnChange | None = None
+    ) -> DagRunExecution:
+        """Continue a stored run of ``dag_id`` whose process died (``DagRunExecution.resume``): its
+        orphaned tries end failed (retried under the task's retries), then ``step`` advances it."""
+        record = self.store.dag_run(dag_id, run_id)
+        if record is None:
+            raise KeyError(f"no run {run_id!r} of DAG {dag_id!r}")
+        interval = None
+        if record.data_interval_start is not None and record.data_interval_end is not None:
+            interval = (record.data_interval_start, record.data_interval_end)
+        run = DagRunExecution(
+            self, dag_id, record.conf, logical_date=record.logical_date, run_id=run_id, run_type=record.run_type,
+            data_interval=interval, run_after=record.run_after, on_change=on_change,
+        )  # fmt: skip
+        run.number = str(next(self._numbers))
+        self.runs[run.number] = run
+        try:
+            run.resume(record, orphan_error)
+            run.after_step()
+        except BaseException:
+            self.runs.pop(run.number, None)
+            raise
+        return run
+
+    def _own_job(self) -> None:
+        """A LocalRun nobody gave a job (``dagstudio run``, a backfill) records itself as a ``run`` job,
+        so a later scheduler can tell its runs were orphaned if this process dies (``runtime.recovery``)."""
+        if self.job_id is None:
+            self.job_id = self.store.start_job("run", self.hostname, os.getpid())
+            self._job_owned = True
+            self._beat = time.monotonic()
+        elif self._job_owned and time.monotonic() - self._beat >= JOB_HEARTBEAT:
+            self._beat = time.monotonic()
+            self.store.heartbeat(self.job_id)
+
     def cancel_all(self) -> None:
-        """Stop every worker and record every run in progress as failed."""
+        """Stop every worker and record every run in progress as failed (also when the executor is dead:
+        its workers died with it, the runs are still recorded)."""
         for key in list(self.server.running):
-            self.server.cancel(key)
+            try:
+                self.server.cancel(key)
+            except ForkServerError:  # the executor is gone (SpawnServerError is one too)
+                break
         for run in list(self.runs.values()):
             if not run.ended:
                 run.cancel_remaining()

@@ -131,6 +131,51 @@ class DagRunExecution:
         )  # fmt: skip
         self.launch(self.machine.start())
 
+    def resume(self, record: Any, orphan_error: str) -> None:
+        """Continue the stored run ``record`` (crash recovery, ``dagrun_resume``): the tries its dead
+        process left queued/running end failed (task_try state failed, end date, ``orphan_error``) in ONE
+        transaction with what that decides, then the next tries are launched (try numbers continue)."""
+        stored = self.store.task_instances(self.dag_id, self.run_id)
+        lengths, pushes = self.stored_map_outputs(stored)
+        start = record.start_date or self.clock()
+        self.run_info["start_date"] = start.isoformat()
+        launches = self.machine.resume(
+            stored, start_date=start, orphan_error=orphan_error, map_lengths=lengths, pushes=pushes
+        )  # fmt: skip
+        orphans = {ti.key for ti in stored if ti.state in (S.QUEUED, S.RUNNING)}
+        with self.owner.batch():
+            for key in orphans:
+                if key.task_id not in self.tasks:
+                    continue
+                ti = self.machine.ti(key.label)
+                self.store.finish_try(key, ti.try_number, state=ti.state or S.FAILED, end_date=ti.end_date or start,
+                                      try_state=S.FAILED, error=orphan_error)  # fmt: skip
+            self.drain(skip_keys={key.label for key in orphans})
+            self.store.set_dag_run_state(
+                self.dag_id, self.run_id, S.RUN_RUNNING, start_date=start, creating_job_id=self.owner.job_id
+            )  # fmt: skip
+        self.launch(launches)
+
+    def stored_map_outputs(self, stored: list[Any]) -> tuple[dict[str, int], dict[str, int]]:
+        """What mapped tasks expand from, read back from the XCom of the TIs that succeeded: the length
+        of an unmapped map source's return value, and per mapped task its TIs that pushed one."""
+        from studio.runtime.dagrun_deps import all_map_sources, needs_expansion
+
+        mapped = [t for t in self.description["tasks"] if needs_expansion(t)]
+        sources = {up for t in mapped for up in t.get("upstream") or ()}
+        sources |= {s for t in mapped for s in all_map_sources(t) if isinstance(s, str)}
+        lengths: dict[str, int] = {}
+        pushes: dict[str, int] = {}
+        for ti in stored:
+            if ti.state != S.SUCCESS or ti.task_id not in sources:
+                continue
+            value = self.store.xcoms(ti.key).get("return_value")
+            if ti.map_index >= 0:
+                pushes[ti.task_id] = pushes.get(ti.task_id, 0) + (value is not None)
+            elif isinstance(value, (list, dict)):
+                lengths[ti.task_id] = len(value)
+        return lengths, pushes
+
     @property
     def done(self) -> bool:
         """The run is over: its state is written and its DAG-level callback (if any) has run."""
@@ -187,9 +232,16 @@ class DagRunExecution:
         for order in launches:
             task = self.tasks[order.task_id]
             self.tries[order.key] = order.try_number
+            run = self.run_info
+            first_poke = self.machine.first_reschedule_date(order.key)
+            if first_poke is not None:  # a sensor's timeout counts from its first poke (docs/ENGINE.md)
+                run = {**run, "first_reschedule_date": first_poke.isoformat()}
+            max_tries = self.machine.ti(order.key).max_tries
+            if max_tries != int(task.get("retries") or 0):  # e.g. after a clear: ti.max_tries as stored
+                run = {**run, "max_tries": max_tries}
             request = {
                 "op": "task", "dag_id": self.dag_id, "task_id": order.task_id, "map_index": order.map_index,
-                "try_number": order.try_number, "run": self.run_info, "db_path": str(self.store.db_path),
+                "try_number": order.try_number, "run": run, "db_path": str(self.store.db_path),
             }  # fmt: skip
             timeout = task.get("execution_timeout")
             log = self.log_path(order.task_id, order.map_index, order.try_number)
@@ -335,7 +387,9 @@ class DagRunExecution:
         self.ended = True
         kind = "success" if state == S.RUN_SUCCESS else "failure"
         if self.description.get("has_callbacks", {}).get(f"on_{kind}"):
-            request = {"op": "dag_callback", "dag_id": self.dag_id, "kind": kind, "run": self.run_info}
+            reason = "success" if kind == "success" else ("timed_out" if self.machine.timed_out else "task_failure")
+            request = {"op": "dag_callback", "dag_id": self.dag_id, "kind": kind, "run": self.run_info,
+                       "reason": reason}  # fmt: skip
             self.callback = f"__dag_{kind}__"
             log = self.log_path("__dag_callbacks__", -1, 1)
             self.owner.launch(self, self.callback, request, log, DAG_CALLBACK_TIMEOUT)

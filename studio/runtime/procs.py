@@ -180,8 +180,10 @@ def worker_setup(out_fd: int, close_fds: Iterable[int], server_pid: int, signal_
     os.dup2(out_fd, 2)
     if out_fd > 2:
         os.close(out_fd)
-    sys.stdout = sys.__stdout__ = _text_stream(1)
-    sys.stderr = sys.__stderr__ = _text_stream(2)
+    from studio.sdk.masking import MaskingStream  # here: the engine process that imports this module needs no sdk
+
+    sys.stdout = sys.__stdout__ = MaskingStream(_text_stream(1))  # secrets registered by the task become ***
+    sys.stderr = sys.__stderr__ = MaskingStream(_text_stream(2))
     faulthandler.enable(sys.stderr)
 
 

@@ -1,28 +1,38 @@
 """The scheduler: creates DAG runs when their time comes and drives them (the only APScheduler import).
 
-``Scheduler(files, home).run()`` is ``dagstudio scheduler PATH`` (and, in a background thread, the GUI's
-scheduler). It takes the home's scheduler lock (``store.lock.HomeLock``: one scheduler per home), records
+``Scheduler(files, home).run()`` is ``dagstudio scheduler PATH`` (the GUI's Run ▸ Scheduler starts that
+command as a child process: it forks, which a process running Qt's threads must not do; embedders may run
+``run()`` in a thread of a process without Qt). It takes the home's scheduler lock (``store.lock.HomeLock``: one scheduler per home), records
 itself as a ``job`` (heartbeat every ``HEARTBEAT`` seconds), loads each DAG file in its own ``LocalRun``
 (one fork server per file) and then loops:
 
-* **When is a run due?** Airflow's timetables (``runtime.timetables``): after each automated run the next
-  ``DagRunInfo`` comes from ``next_dagrun_info(description, last automated run's data interval)``; the
-  first one from the DAG's restriction (start_date, end_date, catchup). A run is created once its
+* **When is a run due?** Airflow's timetables (``runtime.timetables``): the next ``DagRunInfo`` comes
+  from ``next_dagrun_info(description, data interval of the last scheduled or backfill run)``, the first
+  one from the DAG's restriction (start_date, end_date, catchup). A run is created once its
   ``run_after`` has passed — the missed ones after a pause or while the app was closed too (all of them
   with ``catchup=True``, only the latest without) — with the timetable's logical date, data interval and
-  run id (``scheduled__<run_after>``). At most ``max_active_runs`` runs of a DAG are active; when one
-  ends the next due run starts. Exactly one run per (DAG, logical date): the store's unique constraint
-  refuses a second, which the scheduler then skips.
-* **Waking up on time**: one APScheduler job per DAG (a ``DateTrigger`` at the next ``run_after``) wakes
-  the loop through a self-pipe, so a run starts within milliseconds of its time — no polling loop.
+  run id (``scheduled__<run_after>``). No run is created while ``max_active_runs`` runs of the DAG are
+  queued or running — backfill runs aside, manual ones (``dagstudio run`` in another process) included,
+  as Airflow's ``exceeds_max_non_backfill``; when one of this scheduler's runs ends the next due run
+  starts (one of another process ending is noticed within ``PAUSE_POLL`` seconds). Exactly one run per
+  (DAG, logical date): the store's unique constraint refuses a second, which the scheduler then skips.
+* **Waking up on time**: one APScheduler job per DAG (a ``DateTrigger`` at the next ``run_after``, set on
+  the wall clock even when ``clock`` is injected) wakes the loop through a self-pipe, so a run starts
+  within milliseconds of its time (bench/scheduler_latency.py: p95 ≈ 12 ms to the first task running) —
+  no polling loop.
 * **Running**: ``LocalRun.begin`` creates the run, ``LocalRun.step`` advances all runs of a file; the loop
   waits on every fork server's socket and the wake-up pipe at once (``selectors``).
+* **Edited DAG files** (``watch=`` sources, ``resolve=`` the current files): re-read in a new engine, the
+  last good schedule kept when a file no longer loads (its import error recorded): ``scheduler_files``.
 * **Paused DAGs** (``dag.is_paused`` in the store, ``is_paused_upon_creation`` honoured for a new DAG, else
   ``AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION``, default false for a desktop scheduler the user started
   on purpose) are re-read every ``PAUSE_POLL`` seconds.
 * **Stopping** (``stop()``, SIGTERM/SIGINT in the CLI): no new runs; running tasks may finish for
   ``stop_grace`` seconds, then they are cancelled and their runs recorded failed; the job is ended and
-  the lock released.
+  the lock released. A stop signal sent to the whole process group also kills the fork servers (maybe
+  a moment before this process sees it): a fork server that dies while a stop is requested (or comes
+  within ``GROUP_SIGNAL_WAIT``) ends the runs of its file as failed at once instead of failing the
+  scheduler.
 """
 
 from __future__ import annotations
@@ -44,10 +54,12 @@ from studio.core.diagnostics import StudioError
 from studio.runtime import timetables
 from studio.runtime.engine import DagRunExecution, LocalRun, utcnow
 from studio.runtime.forkserver import ForkServerError
+from studio.runtime.scheduler_files import FileReloading, digest
 
 HEARTBEAT = 5.0  # seconds between job heartbeats
 PAUSE_POLL = 2.0  # seconds between reads of the paused flags
 STOP_GRACE = 30.0  # seconds running tasks may take to finish after stop()
+GROUP_SIGNAL_WAIT = 1.0  # seconds a dead fork server waits for the stop signal that may have killed it too
 JOB_TYPE = "scheduler"
 
 
@@ -67,13 +79,14 @@ class ScheduledDag:
     active: list[DagRunExecution] = field(default_factory=list)
     paused: bool = False
     next_run_after: dt.datetime | None = None
+    blocked: bool = False  # a run is due but max_active_runs runs are active
 
     @property
     def key(self) -> str:
         return f"{self.local.path}::{self.dag_id}"
 
 
-class Scheduler:
+class Scheduler(FileReloading):
     """Schedules and runs the DAGs of ``files`` with the store in ``home``. ``run()`` blocks until ``stop()``."""
 
     def __init__(
@@ -84,8 +97,17 @@ class Scheduler:
         clock: Callable[[], dt.datetime] = utcnow,
         log: Callable[[str], None] | None = None,
         stop_grace: float = STOP_GRACE,
+        watch: list[Path] | None = None,
+        resolve: Callable[[], list[Path]] | None = None,
     ) -> None:
         self.files = [Path(f) for f in files]
+        self.watch_sources = watch  # re-read the DAG files when these change (None: no watching)
+        self.resolve = resolve  # the current DAG files of the PATH (e.g. a project's regenerated files)
+        self.loaded: dict[Path, str | None] = {}
+        self.failing: set[Path] = set()
+        self.retiring: list[LocalRun] = []
+        self.selector: selectors.BaseSelector | None = None
+        self._sources_changed = threading.Event()
         self.home = Path(home)
         self.clock = clock
         self.log = log or (lambda message: None)
@@ -129,16 +151,28 @@ class Scheduler:
         state = "failed"
         try:
             self._load()
+            from studio.runtime.recovery import recover  # crash recovery: runs a dead engine left (ENGINE.md)
+
+            for run in recover(self.locals, self.store, own_job=self.job_id, log=self.log):
+                self.dags[f"{run.owner.path}::{run.dag_id}"].active.append(run)
             for sched in self.dags.values():
                 self._schedule(sched)
+            watcher = self._start_watching()
             self.ready.set()
-            self._loop()
+            try:
+                self._loop()
+            finally:
+                if watcher is not None:
+                    watcher.stop()
             state = "success"
         finally:
             self.timers.shutdown(wait=False)
+            self.locals += self.retiring
             for local in self.locals:
-                with contextlib.suppress(Exception):
+                try:
                     local.cancel_all()
+                except ForkServerError:
+                    _abandon(local)
                 with contextlib.suppress(ForkServerError, OSError):
                     local.close()
             self.store.end_job(self.job_id, state)
@@ -152,31 +186,52 @@ class Scheduler:
     # -- loading ---------------------------------------------------------------------------------------
     def _load(self) -> None:
         for path in self.files:
-            try:
-                local = LocalRun(path, self.home, clock=self.clock)
-            except StudioError as exc:
-                problem = exc.diagnostics[0]
-                self.store.record_import_error(str(path), problem.message, problem.line)
-                self.log(f"import error: {path}: {problem.message}")
-                continue
-            self.store.clear_import_error(str(path))
-            local.job_id = self.job_id
-            self.locals.append(local)
-            default_paused = paused_at_creation_default()
-            for dag_id, description in local.dags.items():
-                creation = description.get("is_paused_upon_creation")
-                paused = self.store.register_dag(
-                    dag_id, str(path), paused_upon_creation=default_paused if creation is None else bool(creation)
-                )
-                sched = ScheduledDag(local, dag_id, description, paused=paused)
-                self.dags[sched.key] = sched
-                self.log(f"loaded {dag_id} from {path.name} (schedule {description.get('schedule')}, "
-                         f"{'paused' if paused else 'active'})")  # fmt: skip
+            if self._stop_requested.is_set():
+                return
+            self.loaded[path] = digest(path)
+            local = self._open(path)
+            if local is not None:
+                self.locals.append(local)
+                self._register(local)
+
+    def _open(self, path: Path) -> LocalRun | None:
+        """A ``LocalRun`` for ``path`` (its import error cleared), or None (the error recorded)."""
+        try:
+            local = LocalRun(path, self.home, clock=self.clock)
+        except ForkServerError:  # killed while it loaded: by a stop signal to the process group?
+            if self._stop_requested.wait(GROUP_SIGNAL_WAIT):
+                return None
+            raise
+        except StudioError as exc:
+            problem = exc.diagnostics[0]
+            self.store.record_import_error(str(path), problem.message, problem.line)
+            self.log(f"import error: {path}: {problem.message}")
+            return None
+        self.store.clear_import_error(str(path))
+        local.job_id = self.job_id
+        return local
+
+    def _register(self, local: LocalRun) -> list[ScheduledDag]:
+        """Register the DAGs of a loaded file (paused state from the store) and return them."""
+        default_paused = paused_at_creation_default()
+        found = []
+        for dag_id, description in local.dags.items():
+            creation = description.get("is_paused_upon_creation")
+            paused = self.store.register_dag(
+                dag_id, str(local.path), paused_upon_creation=default_paused if creation is None else bool(creation)
+            )
+            sched = ScheduledDag(local, dag_id, description, paused=paused)
+            self.dags[sched.key] = sched
+            found.append(sched)
+            self.log(f"loaded {dag_id} from {local.path.name} (schedule {description.get('schedule')}, "
+                     f"{'paused' if paused else 'active'})")  # fmt: skip
+        return found
 
     # -- deciding runs ---------------------------------------------------------------------------------
     def _schedule(self, sched: ScheduledDag) -> None:
         """Create every run of ``sched`` that is due (within max_active_runs), then set its timer."""
         sched.next_run_after = None
+        sched.blocked = False
         with contextlib.suppress(Exception):
             self.timers.remove_job(sched.key)
         if sched.paused or self._stop_requested.is_set():
@@ -198,8 +253,9 @@ class Scheduler:
                 self.timers.add_job(self._fire, "date", run_date=fire_at, args=[sched.key], id=sched.key,
                                     replace_existing=True)  # fmt: skip
                 return
-            if len(sched.active) >= limit:
-                return  # the next run starts when an active one ends (_ended)
+            if max(len(sched.active), self.store.count_active_runs(sched.dag_id, exclude_backfill=True)) >= limit:
+                sched.blocked = True  # the next run starts when an active one ends (_ended, or the poll)
+                return
             interval = info.data_interval
             self._begin(sched, info)
 
@@ -235,7 +291,7 @@ class Scheduler:
 
     # -- the loop --------------------------------------------------------------------------------------
     def _loop(self) -> None:
-        selector = selectors.DefaultSelector()
+        selector = self.selector = selectors.DefaultSelector()
         selector.register(self._wake_r, selectors.EVENT_READ, None)
         for local in self.locals:
             selector.register(local.fileno(), selectors.EVENT_READ, local)
@@ -246,16 +302,19 @@ class Scheduler:
                 self.timers.remove_all_jobs()
                 self.log("stopping: no new runs; waiting for running tasks")
             if self._stop_deadline is not None:
-                if not any(local.runs for local in self.locals):
+                if not any(local.runs for local in [*self.locals, *self.retiring]):
                     return
                 if time.monotonic() >= self._stop_deadline:
                     self.log("stop grace period over: cancelling running tasks")
-                    for local in self.locals:
-                        local.cancel_all()
+                    for local in [*self.locals, *self.retiring]:
+                        try:
+                            local.cancel_all()
+                        except ForkServerError:
+                            _abandon(local)
                     return
             now_mono = time.monotonic()
             timeout = min(beat + HEARTBEAT, pause_poll + PAUSE_POLL) - now_mono
-            wakeups = [w for local in self.locals if (w := local.next_wakeup()) is not None]
+            wakeups = [w for local in [*self.locals, *self.retiring] if (w := local.next_wakeup()) is not None]
             if wakeups:
                 timeout = min(timeout, (min(wakeups) - self.clock()).total_seconds())
             if self._stop_deadline is not None:
@@ -264,20 +323,24 @@ class Scheduler:
             with contextlib.suppress(BlockingIOError):
                 while self._wake_r.recv(4096):
                     pass
-            for local in self.locals:
+            for local in [*self.locals, *self.retiring]:
                 try:
                     ended = local.step(0)
                 except ForkServerError:
-                    if not self._stop_requested.is_set():
+                    if not self._stop_requested.wait(GROUP_SIGNAL_WAIT):
                         raise
                     # SIGTERM sent to the whole process group (``timeout``, a service manager) ended the
-                    # fork server too: its tasks are gone, so its runs end failed at once
+                    # fork server too, maybe a moment before this process: its tasks are gone, so its
+                    # runs end failed at once
                     self.log(f"{local.path.name}: fork server stopped with the scheduler")
-                    with contextlib.suppress(ForkServerError, OSError):
-                        local.cancel_all()
+                    _abandon(local)
                     continue
                 for run in ended:
                     self._ended(run)
+            self.close_idle_retired()
+            if self._sources_changed.is_set() and self._stop_deadline is None:
+                self._sources_changed.clear()
+                self.reload_sources()
             while True:
                 try:
                     key = self._due.get_nowait()
@@ -291,6 +354,23 @@ class Scheduler:
             if time.monotonic() - pause_poll >= PAUSE_POLL:
                 pause_poll = time.monotonic()
                 self._refresh_paused()
+                for sched in self.dags.values():
+                    if sched.blocked:  # maybe a run of another process ended
+                        self._schedule(sched)
+
+    def _start_watching(self) -> Any:
+        """Watch the PATH's sources (if asked): a change is re-read by the loop (``reload_sources``)."""
+        if not self.watch_sources:
+            return None
+        from studio.runtime.watch import SourceWatcher
+
+        def changed(_sources: set[Path]) -> None:  # in the watcher's thread
+            self._sources_changed.set()
+            self._wake()
+
+        watcher = SourceWatcher(self.watch_sources, changed)
+        watcher.start()
+        return watcher
 
     def _ended(self, run: DagRunExecution) -> None:
         for sched in self.dags.values():
@@ -308,3 +388,11 @@ class Scheduler:
                 sched.paused = now_paused
                 self.log(f"{sched.dag_id}: {'paused' if now_paused else 'unpaused'}")
                 self._schedule(sched)
+
+
+def _abandon(local: LocalRun) -> None:
+    """Record the runs of a file whose fork server is gone as failed (its tasks died with it)."""
+    for run in list(local.runs.values()):
+        if not run.ended:
+            run.cancel_remaining()
+    local.runs.clear()

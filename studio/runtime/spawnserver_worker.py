@@ -46,8 +46,10 @@ def _point_output_at(fd: int) -> None:
             stream.flush()
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    sys.stdout = sys.__stdout__ = _text_stream(1)
-    sys.stderr = sys.__stderr__ = _text_stream(2)
+    from studio.sdk.masking import MaskingStream
+
+    sys.stdout = sys.__stdout__ = MaskingStream(_text_stream(1))  # secrets registered by the task become ***
+    sys.stderr = sys.__stderr__ = MaskingStream(_text_stream(2))
 
 
 def _read_frame(fd: int, reader: MessageReader) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 Both run outside the engine process (see docs/ENGINE.md): ``prepare`` in the fork server, ``run`` in a
 worker forked from it, so the DAG module imported by ``prepare`` is already in memory. Nothing here
-imports SQLAlchemy; workers read XCom through the stdlib-only ``XComReader``.
+imports SQLAlchemy; workers read XCom through the stdlib-only ``XComReader``, and connections / variables
+missing from the environment through the stdlib-only ``SecretsReader`` of the same store file.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ _WARM_MAX_DAGS = 20  # ≈1.5 ms of prepare per DAG: a file with many DAGs warms
 
 def prepare(payload: dict[str, Any]) -> dict[str, Any]:
     """Import ``payload["path"]`` with the airflow.* hook; describe its DAGs, or report why it failed."""
+    from studio.sdk.connections import use_store
     from studio.sdk.describe import describe_dag
     from studio.sdk.loader import DagFileError, load_dag_file
+    from studio.store.secrets_reader import SecretsReader
 
+    # a DAG file may read variables / connections at the top level (Airflow's DAG processor can)
+    use_store(SecretsReader(payload["db_path"]) if payload.get("db_path") else None)
     try:
         dags = load_dag_file(payload["path"])
     except DagFileError as err:
@@ -50,6 +55,7 @@ def _warm(dag: Any, rounds: int) -> None:
     """
     import pendulum  # noqa: F401  (studio.sdk.context imports it lazily, in every try)
 
+    import studio.store.secrets_reader  # (every try makes one)
     import studio.store.xcom_reader  # noqa: F401  (every try opens one)
     from studio.sdk.execution import prepare_task
     from studio.sdk.mapped import MappedOperator
@@ -80,15 +86,28 @@ def warm_spare() -> None:
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """One try of one task instance (``op: "task"``) or a DAG-level callback (``op: "dag_callback"``)."""
+    from studio.sdk.connections import use_store
     from studio.sdk.execution import run_dag_callback, run_task
+    from studio.store.secrets_reader import SecretsReader
     from studio.store.xcom_reader import XComReader
 
     dag = _DAGS[request["dag_id"]]
-    if request.get("op") == "dag_callback":
-        errors = run_dag_callback(dag, request["kind"], request["run"], request.get("reason", ""))
-        return {"state": "success", "callback_errors": errors}
-    reader = XComReader(request["db_path"])
+    secrets = SecretsReader(request["db_path"]) if request.get("db_path") else None
+    # connections and variables missing from the environment come from the home's store (a DAG callback's
+    # request has no db_path: it keeps the store ``prepare`` installed)
+    previous = use_store(secrets) if secrets is not None else None
     try:
-        return run_task(dag, request["task_id"], request["map_index"], request["try_number"], request["run"], reader)
+        if request.get("op") == "dag_callback":
+            errors = run_dag_callback(dag, request["kind"], request["run"], request.get("reason", ""))
+            return {"state": "success", "callback_errors": errors}
+        reader = XComReader(request["db_path"])
+        try:
+            return run_task(
+                dag, request["task_id"], request["map_index"], request["try_number"], request["run"], reader
+            )
+        finally:
+            reader.close()
     finally:
-        reader.close()
+        if secrets is not None:
+            secrets.close()
+            use_store(previous)

@@ -1,6 +1,7 @@
 """Airflow's task context for a run: ``ds``/``ts``/``logical_date``/data interval, ``params`` (defaults +
-conf, validated), ``ti`` with ``xcom_push``/``xcom_pull``, ``macros``, ``var``/``conn`` (read from
-``AIRFLOW_VAR_*``/``AIRFLOW_CONN_*`` environment variables), and ``get_current_context()``."""
+conf, validated), ``ti`` with ``xcom_push``/``xcom_pull``, ``macros``, ``var``/``conn`` (``{{ var.value.x }}``, ``{{ var.json.x }}``,
+``{{ conn.x.host }}``: the environment first, then the home's store; see ``studio.sdk.connections``), and
+``get_current_context()``."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import types
 import uuid
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from studio.sdk.connections import Connection, Variable
 from studio.sdk.params import NOTSET, ParamsDict
 
 try:  # Airflow's macros offer dateutil when it is installed
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 from studio.sdk.xcom_arg import MISSING, XCOM_RETURN_KEY
 
 _CURRENT: list[dict[str, Any]] = []
+__all__ = ["Connection", "Context", "Variable", "build_context", "get_current_context"]
 
 
 Context = dict[str, Any]
@@ -90,20 +92,6 @@ def _macros() -> types.SimpleNamespace:
     return namespace
 
 
-class Variable:
-    """``Variable.get``: values from ``AIRFLOW_VAR_<KEY>`` environment variables."""
-
-    @staticmethod
-    def get(key: str, default: Any = NOTSET, deserialize_json: bool = False, default_var: Any = NOTSET) -> Any:
-        default = default_var if default is NOTSET else default
-        raw = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
-        if raw is None:
-            if default is NOTSET:
-                raise KeyError(f"Variable {key} does not exist")
-            return default
-        return json.loads(raw) if deserialize_json else raw
-
-
 class _VariableAccessor:
     def __init__(self, deserialize_json: bool) -> None:
         self._json = deserialize_json
@@ -113,50 +101,6 @@ class _VariableAccessor:
 
     def get(self, key: str, default: Any = NOTSET) -> Any:
         return Variable.get(key, default, deserialize_json=self._json)
-
-
-class Connection:
-    """A connection read from ``AIRFLOW_CONN_<ID>`` (URI or JSON)."""
-
-    def __init__(
-        self,
-        conn_id: str,
-        conn_type: str | None = None,
-        host: str | None = None,
-        login: str | None = None,
-        password: str | None = None,
-        schema: str | None = None,
-        port: int | None = None,
-        extra: Any = None,
-    ) -> None:
-        self.conn_id, self.conn_type, self.host = conn_id, conn_type, host
-        self.login, self.password, self.schema, self.port = login, password, schema, port
-        self.extra = extra if isinstance(extra, str) or extra is None else json.dumps(extra)
-
-    @property
-    def extra_dejson(self) -> dict[str, Any]:
-        return json.loads(self.extra) if self.extra else {}
-
-    @classmethod
-    def get(cls, conn_id: str) -> Connection:
-        raw = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
-        if raw is None:
-            raise KeyError(f"The conn_id `{conn_id}` isn't defined")
-        if raw.lstrip().startswith("{"):
-            return cls(conn_id, **json.loads(raw))
-        parts = urlsplit(raw)
-        extra = dict(parse_qsl(parts.query)) or None
-        return cls(
-            conn_id, conn_type=parts.scheme.replace("-", "_"), host=unquote(parts.hostname or "") or None,
-            login=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            schema=unquote(parts.path.lstrip("/")) or None, port=parts.port, extra=extra,
-        )  # fmt: skip
-
-    def get_uri(self) -> str:
-        auth = f"{self.login or ''}:{self.password or ''}@" if self.login or self.password else ""
-        port = f":{self.port}" if self.port else ""
-        return f"{self.conn_type}://{auth}{self.host or ''}{port}/{self.schema or ''}"
 
 
 class _ConnectionAccessor:
@@ -234,7 +178,8 @@ class RuntimeTaskInstance:
         self.dag_run = dag_run
         self.map_index = map_index
         self.try_number = try_number
-        self.max_tries = try_number - 1 + getattr(task, "retries", 0)
+        # Airflow's ti.max_tries: the task's retries, raised when the TI is cleared (the engine sends it then)
+        self.max_tries = int(run_info.get("max_tries", getattr(task, "retries", 0) or 0))
         self.logical_date = dag_run.logical_date
         self.start_date = parse_datetime(run_info.get("ti_start_date"))
         self.first_reschedule_date = parse_datetime(run_info.get("first_reschedule_date"))

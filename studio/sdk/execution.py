@@ -28,6 +28,7 @@ from studio.sdk.exceptions import (
     AirflowTaskTimeout,
 )
 from studio.sdk.mapped import MappedOperator, input_length
+from studio.sdk.masking import redact
 from studio.sdk.templating import json_safe, rendered_fields
 from studio.sdk.xcom_arg import XCOM_RETURN_KEY, find_xcom_args, mapped_task_groups
 
@@ -55,7 +56,9 @@ def _terminate_on_sigterm(task: Any) -> Iterator[None]:
         return
 
     def on_term(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Ignore further SIGTERMs while on_kill cleans up (the fork server signals the group and the worker;
+        # with SIG_DFL the second one killed the worker in the middle of on_kill). SIGKILL follows the grace.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         task.on_kill()
         raise AirflowTaskTerminated("Task received SIGTERM signal")
 
@@ -188,17 +191,23 @@ def run_task(
         traceback.print_exc()
         return _finish_failure(task, ti, context, err)
     _CURRENT.append(context)
+    ti.state = "running"
     try:
         print(f"Running {ti!r} (try {try_number})", flush=True)
         errors = _run_callbacks(task.on_execute_callback, context, "on_execute")
         timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
         with _terminate_on_sigterm(task), _timeout(timeout):
-            task.pre_execute(context)
-            value = task.execute(context)
-            task.post_execute(context, value)
+            try:
+                task.pre_execute(context)
+                value = task.execute(context)
+                task.post_execute(context, value)
+            except AirflowTaskTimeout:  # as Airflow's task runner: the operator cleans up (a container, a
+                task.on_kill()  # subprocess) before the try fails
+                raise
         length = _push_return_value(dag, task, ti, value)
     except AirflowSkipException as err:
         print(f"Skipping: {err}", flush=True)
+        ti.state = "skipped"
         errors = _run_callbacks(task.on_skipped_callback, context, "on_skipped")
         return _finish(task, ti, "skipped", error=str(err) or None, callback_errors=errors)
     except AirflowRescheduleException as err:
@@ -210,6 +219,7 @@ def run_task(
         return _finish_failure(task, ti, context, err)
     finally:
         _CURRENT.remove(context)
+    ti.state = "success"
     errors += _run_callbacks(task.on_success_callback, context, "on_success")
     print(f"Marking task as SUCCESS. dag_id={dag.dag_id}, task_id={task.task_id}, map_index={map_index}", flush=True)
     return _finish(task, ti, "success", map_length=length, callback_errors=errors)
@@ -217,6 +227,7 @@ def run_task(
 
 def _finish(task: Any, ti: RuntimeTaskInstance | None, state: str, **extra: Any) -> dict[str, Any]:
     result = _result(state, **extra)
+    result["error"] = redact(result["error"])  # an exception's message may quote a secret
     if ti is not None:
         result["xcom"] = [{"key": k, "value": v} for k, v in ti.pushed.items()]
         result["follow_branches"] = ti.follow_branches
@@ -235,12 +246,26 @@ def _finish_failure(
     if task is not None and context:
         context = {**context, "exception": err}
         kind = "on_retry" if will_retry else "on_failure"
+        if ti is not None:
+            ti.state = "up_for_retry" if will_retry else "failed"
         errors = _run_callbacks(getattr(task, f"{kind}_callback", None), context, kind)
+        errors += _email_alert(task, ti, context, err, will_retry)
     state_text = "UP_FOR_RETRY" if will_retry else "FAILED"
     print(f"Marking task as {state_text}. task_id={getattr(task, 'task_id', '?')}", flush=True)
     return _finish(
         task, ti, "failed", fail_fast=fail_fast, error=f"{type(err).__name__}: {err}", callback_errors=errors
     )
+
+
+def _email_alert(task: Any, ti: Any, context: dict[str, Any], err: BaseException, will_retry: bool) -> list[str]:
+    """Airflow's ``email`` + ``email_on_retry``/``email_on_failure`` alert, after the callbacks (studio/sdk/smtp.py)."""
+    if ti is None or not getattr(task, "email", None):
+        return []
+    if not getattr(task, "email_on_retry" if will_retry else "email_on_failure", False):
+        return []
+    from studio.sdk.smtp import send_task_alert
+
+    return send_task_alert(task, ti, context, err)
 
 
 def run_dag_callback(dag: DAG, kind: str, run_info: dict[str, Any], reason: str = "") -> list[str]:

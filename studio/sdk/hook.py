@@ -134,6 +134,86 @@ MODULES["airflow.sdk"] = [_SDK, (_TIMETABLES, [
     "CronDataIntervalTimetable", "CronTriggerTimetable", "DeltaDataIntervalTimetable", "DeltaTriggerTimetable",
     "EventsTimetable", "MultipleCronTriggerTimetable", "AssetOrTimeSchedule",
 ])]  # fmt: skip
+_DOCKER = "studio.sdk.providers_docker"
+_DOCKER_HOOK = "studio.sdk.providers_docker_hook"
+MODULES.update({
+    "airflow.providers.docker": [],
+    "airflow.providers.docker.operators": [],
+    "airflow.providers.docker.operators.docker": [(_DOCKER, ["DockerOperator", "fetch_logs", "stringify"])],
+    "airflow.providers.docker.hooks": [],
+    "airflow.providers.docker.hooks.docker": [(_DOCKER_HOOK, ["DockerHook"])],
+    "airflow.providers.docker.exceptions": [(_DOCKER_HOOK, [
+        "DockerContainerFailedException", "DockerContainerFailedSkipException",
+    ])],
+    "airflow.operators.docker_operator": [(_DOCKER, ["DockerOperator"])],
+})  # fmt: skip
+_S3_OPS = "studio.sdk.amazon.s3_operators"
+_AWS_HOOK = "studio.sdk.amazon.connection"
+MODULES.update({
+    "airflow.providers.amazon": [],
+    "airflow.providers.amazon.aws": [],
+    "airflow.providers.amazon.aws.operators": [],
+    "airflow.providers.amazon.aws.operators.s3": [(_S3_OPS, [
+        "S3CreateBucketOperator", "S3CreateObjectOperator", "S3CopyObjectOperator", "S3DeleteObjectsOperator",
+        "S3ListOperator", "S3FileTransformOperator",
+    ])],
+    "airflow.providers.amazon.aws.operators.base_aws": [(_S3_OPS, ["AwsBaseOperator"])],
+    "airflow.providers.amazon.aws.sensors": [],
+    "airflow.providers.amazon.aws.sensors.s3": [("studio.sdk.amazon.s3_sensors", ["S3KeySensor"])],
+    "airflow.providers.amazon.aws.sensors.base_aws": [("studio.sdk.amazon.s3_sensors", ["AwsBaseSensor"])],
+    "airflow.providers.amazon.aws.hooks": [],
+    "airflow.providers.amazon.aws.hooks.s3": [("studio.sdk.amazon.s3_hook", [
+        "S3Hook", "provide_bucket_name", "unify_bucket_name_and_key",
+    ])],
+    "airflow.providers.amazon.aws.hooks.base_aws": [(_AWS_HOOK, ["AwsBaseHook", "AwsGenericHook"])],
+    # the provider's module names before 2022 (the importer's aliases in core/catalog.py)
+    "airflow.providers.amazon.aws.operators.s3_bucket": [(_S3_OPS, ["S3CreateBucketOperator"])],
+    "airflow.providers.amazon.aws.operators.s3_copy_object": [(_S3_OPS, ["S3CopyObjectOperator"])],
+    "airflow.providers.amazon.aws.operators.s3_delete_objects": [(_S3_OPS, ["S3DeleteObjectsOperator"])],
+    "airflow.providers.amazon.aws.operators.s3_list": [(_S3_OPS, ["S3ListOperator"])],
+    "airflow.providers.amazon.aws.operators.s3_file_transform": [(_S3_OPS, ["S3FileTransformOperator"])],
+    "airflow.providers.amazon.aws.sensors.s3_key": [("studio.sdk.amazon.s3_sensors", ["S3KeySensor"])],
+})  # fmt: skip
+_CONNS = "studio.sdk.connections"
+_MASKING = ("studio.sdk.masking", ["mask_secret", "redact"])
+MODULES.update({
+    "airflow.hooks": [],
+    "airflow.hooks.base": [(_CONNS, ["BaseHook"])],
+    "airflow.sdk.bases.hook": [(_CONNS, ["BaseHook"])],
+    "airflow.sdk.definitions.connection": [(_CONNS, ["Connection"])],
+    "airflow.sdk.definitions.variable": [(_CONNS, ["Variable"])],
+    "airflow.models.connection": [(_CONNS, ["Connection"])],
+    "airflow.models.variable": [(_CONNS, ["Variable"])],
+    "airflow.sdk.log": [_MASKING],
+    "airflow.sdk.execution_time": [],
+    "airflow.sdk.execution_time.secrets_masker": [_MASKING],
+    "airflow.utils.log": [],
+    "airflow.utils.log.secrets_masker": [_MASKING],  # Airflow 2
+    "airflow.providers.standard.hooks": [],
+    "airflow.providers.standard.hooks.filesystem": [("studio.sdk.sensors", ["FSHook"])],
+    "airflow.hooks.filesystem": [("studio.sdk.sensors", ["FSHook"])],  # Airflow 2
+})  # fmt: skip
+MODULES["airflow.sdk"] = [*MODULES["airflow.sdk"], (_CONNS, ["BaseHook"])]
+MODULES["airflow.models"] = [*MODULES["airflow.models"], (_CONNS, ["Connection", "Variable"])]
+for _exceptions in ("airflow.exceptions", "airflow.sdk.exceptions"):
+    MODULES[_exceptions] = [*MODULES[_exceptions], (_CONNS, ["AirflowNotFoundException"])]
+_SMTP = "studio.sdk.smtp"
+MODULES.update({
+    "airflow.providers.smtp": [],
+    "airflow.providers.smtp.operators": [],
+    "airflow.providers.smtp.operators.smtp": [(_SMTP, ["EmailOperator"])],
+    "airflow.providers.smtp.notifications": [],
+    "airflow.providers.smtp.notifications.smtp": [(_SMTP, ["SmtpNotifier", "send_smtp_notification"])],
+    "airflow.providers.smtp.hooks": [],
+    "airflow.providers.smtp.hooks.smtp": [(_SMTP, ["SmtpHook"])],
+    "airflow.operators.email": [(_SMTP, ["EmailOperator"])],
+    "airflow.operators.email_operator": [(_SMTP, ["EmailOperator"])],
+    "airflow.utils.email": [("studio.sdk.email", ["send_email", "get_email_address_list", "build_mime_message"])],
+    "airflow.sdk.bases.notifier": [("studio.sdk.notifier", ["BaseNotifier"])],
+    "airflow.notifications": [],
+    "airflow.notifications.basenotifier": [("studio.sdk.notifier", ["BaseNotifier"])],
+})  # fmt: skip
+MODULES["airflow.sdk"].append(("studio.sdk.notifier", ["BaseNotifier"]))
 PACKAGES = {name for name in MODULES if any(other.startswith(name + ".") for other in MODULES)}
 
 # Modules only Airflow 2 has (Airflow 3.3 moved them to airflow.sdk and the providers; it keeps some as
@@ -181,8 +261,10 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname not in MODULES:
             raise UnsupportedAirflowModule(
                 f"No module named {fullname!r}: DAG Studio's local engine does not provide this Airflow module "
-                f"(imported at {_importer_location()}). Supported: the standard Python, Bash, Empty operators, "
-                "File and Python sensors, and the airflow.sdk authoring API.",
+                f"(imported at {_importer_location()}). Supported: the airflow.sdk authoring API, the standard "
+                "provider (Python, Bash, Empty, Branch, ShortCircuit operators; File and Python sensors), Docker "
+                "(DockerOperator), Amazon S3 (S3 operators, S3KeySensor, S3Hook) and SMTP (EmailOperator, "
+                "SmtpNotifier), with their Airflow 2 paths.",
                 name=fullname,
             )
         return importlib.util.spec_from_loader(fullname, self, is_package=fullname in PACKAGES)

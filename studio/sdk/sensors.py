@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from studio.sdk.baseoperator import BaseOperator
+from studio.sdk.connections import BaseHook
 from studio.sdk.exceptions import (
     AirflowFailException,
     AirflowRescheduleException,
@@ -202,10 +203,31 @@ class PythonSensor(BaseSensorOperator):
         return result if isinstance(result, PokeReturnValue) else PokeReturnValue(bool(result))
 
 
-class FileSensor(BaseSensorOperator):
-    """Waits for a file or folder (glob patterns allowed); ``fs_conn_id`` is accepted, paths are local."""
+class FSHook(BaseHook):
+    """Airflow's ``FSHook``: the base path of an ``fs`` connection (``extra`` ``{"path": ...}``)."""
 
-    template_fields = ("filepath",)
+    conn_name_attr = "fs_conn_id"
+    default_conn_name = "fs_default"
+    conn_type = "fs"
+    hook_name = "File (path)"
+
+    def __init__(self, fs_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn = self.get_connection(fs_conn_id)
+        self.basepath = self.conn.extra_dejson.get("path", "")
+
+    def get_conn(self) -> None:
+        return None
+
+    def get_path(self) -> str:
+        return self.basepath
+
+
+class FileSensor(BaseSensorOperator):
+    """Waits for a file or folder (glob patterns allowed) below the base path of ``fs_conn_id``
+    (``fs_default``: ``/``), as Airflow's: ``os.path.join(FSHook(fs_conn_id).get_path(), filepath)``."""
+
+    template_fields = ("filepath", "fs_conn_id")
     ui_color = "#91818a"
 
     def __init__(
@@ -225,8 +247,12 @@ class FileSensor(BaseSensorOperator):
         self.recursive = recursive
         self.deferrable = deferrable
 
+    @property
+    def path(self) -> str:
+        return os.path.join(FSHook(self.fs_conn_id).get_path(), os.fspath(self.filepath))
+
     def poke(self, context: Any) -> bool:
-        path = os.fspath(self.filepath)
+        path = self.path
         print(f"Poking for file {path}", flush=True)
         for found in glob.glob(path, recursive=self.recursive):
             if os.path.isfile(found):

@@ -153,5 +153,8 @@ def json_safe(value: Any) -> Any:
 
 
 def rendered_fields(op: Any) -> dict[str, Any]:
-    """The operator's template fields after rendering, JSON-safe (what Airflow shows as Rendered)."""
-    return {name: json_safe(getattr(op, name, None)) for name in op.template_fields}
+    """The operator's template fields after rendering, JSON-safe (what Airflow shows as Rendered), with
+    registered secrets and values under sensitive names as ``***`` (Airflow's ``redact(value, field)``)."""
+    from studio.sdk.masking import redact
+
+    return {name: redact(json_safe(getattr(op, name, None)), name) for name in op.template_fields}

@@ -3,7 +3,7 @@
 Fast paths, without importing Alembic (≈0.1 s) or replaying every revision (≈0.2 s more): the revision
 stamped in ``alembic_version`` equals :data:`schema.SCHEMA_HEAD` (every run on an existing home); or the
 file is new and empty — then the head schema is created from ``schema.metadata`` with the rows the
-migrations seed (``default_pool``) and stamped, in one transaction (a test checks it equals what the
+migrations seed (``default_pool``, the default connections) and stamped, in one transaction (a test checks it equals what the
 migrations build). Otherwise Alembic's script directory decides: a known older revision (or an empty file) is upgraded to head in one transaction; a revision
 the script directory does not know was written by a newer DAG Studio and the store is refused with
 :class:`StoreVersionError` before anything is written.
@@ -85,8 +85,9 @@ def create_fresh(conn: Connection) -> bool:
     not empty (another process was first, or an older store without a revision): Alembic then decides."""
     from sqlalchemy import text
 
+    from studio.store.default_connections import default_connection_rows
     from studio.store.pools import DEFAULT_POOL, DEFAULT_POOL_SLOTS
-    from studio.store.schema import metadata, slot_pool
+    from studio.store.schema import connection, metadata, slot_pool
 
     with conn.begin():  # BEGIN IMMEDIATE: a second process creating the same file waits here, then sees it
         tables = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = 'table'").scalar_one()
@@ -98,4 +99,5 @@ def create_fresh(conn: Connection) -> bool:
         conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": SCHEMA_HEAD})
         conn.execute(slot_pool.insert(), {"pool": DEFAULT_POOL, "slots": DEFAULT_POOL_SLOTS,
                                           "description": "Default pool", "include_deferred": False})  # fmt: skip
+        conn.execute(connection.insert(), default_connection_rows())
     return True

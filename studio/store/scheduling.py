@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert
 
 from studio.store.queries import run_record
 from studio.store.records import DagRunRecord
-from studio.store.schema import dag, dag_run, import_error, job
+from studio.store.schema import dag, dag_run, import_error, job, task_instance, xcom
 
 JOB_RUNNING, JOB_SUCCESS, JOB_FAILED = "running", "success", "failed"
 ACTIVE_RUN_STATES = ("queued", "running")
@@ -112,6 +112,39 @@ class SchedulingStore:
         with self._reading() as conn:
             row = conn.execute(stmt).first()
         return None if row is None else run_record(row)
+
+    def clear_dag_run(self, dag_id: str, run_id: str, *, retries: dict[str, int], run_type: str | None = None) -> None:
+        """Airflow's ``clear_task_instances`` for a whole finished run (``dag.clear(run_id=...)``, what a
+        backfill does to a failed run it re-runs): every task instance back to no status with its try number
+        kept (the next try continues from it) and ``max_tries = try_number + the task's retries``
+        (``retries`` per task_id; a task the DAG no longer has keeps ``max(max_tries, try_number)``), its
+        XCom deleted, and the run ``queued`` again with a new ``start_date`` / ``queued_at`` and no
+        ``end_date``; ``run_type`` (e.g. ``backfill``) replaces the run's type. One transaction."""
+        now = self._clock()
+        key = (task_instance.c.dag_id == dag_id) & (task_instance.c.run_id == run_id)
+        with self._writing(f"clear run {run_id!r} of DAG {dag_id!r}") as conn:
+            rows = conn.execute(select(task_instance.c.task_id, task_instance.c.map_index, task_instance.c.try_number,
+                                       task_instance.c.max_tries).where(key)).all()  # fmt: skip
+            for task_id, map_index, try_number, max_tries in rows:
+                tries = try_number + retries[task_id] if task_id in retries else max(max_tries, try_number)
+                conn.execute(
+                    task_instance.update().where(key, task_instance.c.task_id == task_id,
+                                                 task_instance.c.map_index == map_index),
+                    {"state": None, "max_tries": tries, "updated_at": now},
+                )  # fmt: skip
+            conn.execute(xcom.delete().where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id))
+            values: dict[str, Any] = {"state": "queued", "start_date": now, "end_date": None, "queued_at": now}
+            if run_type is not None:
+                values["run_type"] = run_type
+            conn.execute(dag_run.update().where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id), values)
+
+    def count_active_runs(self, dag_id: str, *, exclude_backfill: bool = False) -> int:
+        """How many runs of the DAG are queued or running (Airflow's ``DagRun.active_runs_of_dags``)."""
+        stmt = select(func.count()).where(dag_run.c.dag_id == dag_id, dag_run.c.state.in_(ACTIVE_RUN_STATES))
+        if exclude_backfill:
+            stmt = stmt.where(dag_run.c.run_type != "backfill")
+        with self._reading() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def active_runs(self, dag_id: str | None = None) -> list[DagRunRecord]:
         """Runs queued or running (of one DAG, or all), oldest logical date first."""

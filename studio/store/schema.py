@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 # Keep in step with the newest file in migrations/versions (a test checks it): opening a store whose
 # revision is this one needs no Alembic import at all.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 metadata = MetaData()
 
@@ -211,4 +211,36 @@ import_error = Table(
     Column("stacktrace", Text, nullable=False),
     Column("timestamp", UTCDateTime, nullable=False),
     UniqueConstraint("filename", name="import_error_filename_uq"),
+)
+
+# Revision 0004. Airflow's ``Connection`` and ``Variable`` (without ``team_name``): ``password``, ``extra`` and
+# ``val`` are Fernet tokens when ``is_encrypted`` / ``is_extra_encrypted`` say so (studio/store/secrets.py);
+# the default connections seeded by 0004 are not encrypted (public placeholders, as in Airflow's source).
+connection = Table(
+    "connection",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conn_id", String(250), nullable=False),
+    Column("conn_type", String(500), nullable=False),
+    Column("description", String(5000)),
+    Column("host", String(500)),
+    Column("schema", String(500)),
+    Column("login", Text),
+    Column("password", Text),
+    Column("port", Integer),
+    Column("is_encrypted", Boolean, nullable=False, server_default="0"),
+    Column("is_extra_encrypted", Boolean, nullable=False, server_default="0"),
+    Column("extra", Text),
+    UniqueConstraint("conn_id", name="connection_conn_id_uq"),
+)
+
+variable = Table(
+    "variable",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(250), nullable=False),
+    Column("val", Text),
+    Column("description", Text),
+    Column("is_encrypted", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("key", name="variable_key_uq"),
 )

@@ -24,7 +24,7 @@ BUSY_TIMEOUT_MS = 30_000
 _TS = UTCDateTime()
 TI_KEY = ("dag_id", "run_id", "task_id", "map_index")
 TI_FIELDS = frozenset(task_instance.c.keys()) - set(TI_KEY)
-RUN_FIELDS = frozenset({"queued_at", "start_date", "end_date"})
+RUN_FIELDS = frozenset({"queued_at", "start_date", "end_date", "creating_job_id"})  # creating_job_id: adoption
 TRY_FIELDS = frozenset(task_try.c.keys()) - {*TI_KEY, "try_number"}
 
 UPSERT_DAG = insert(dag)

@@ -218,8 +218,9 @@ class Store(StoreQueries, PoolStore, SchedulingStore):
             record[name] = as_utc(record[name])
         return DagRunRecord(**record)
 
-    def set_dag_run_state(self, dag_id: str, run_id: str, state: str, **fields: dt.datetime | None) -> None:
-        """Set the run's state and optionally ``queued_at`` / ``start_date`` / ``end_date``."""
+    def set_dag_run_state(self, dag_id: str, run_id: str, state: str, **fields: dt.datetime | int | None) -> None:
+        """Set the run's state and optionally ``queued_at`` / ``start_date`` / ``end_date`` /
+        ``creating_job_id`` (a recovering scheduler adopting the run)."""
         unknown = set(fields) - sql.RUN_FIELDS
         if unknown:
             raise StoreError(f"set_dag_run_state: unknown fields {sorted(unknown)} (allowed: {sorted(sql.RUN_FIELDS)})")

@@ -36,10 +36,12 @@ def dag_files(path: Path, home: Path) -> list[Path]:
 
 
 def make_scheduler(path: Path, home: Path, log: Callable[[str], None]) -> object:
-    """A ``runtime.scheduler.Scheduler`` for PATH (``run()`` it; ``stop()`` from another thread/signal)."""
+    """A ``runtime.scheduler.Scheduler`` for PATH (``run()`` it; ``stop()`` from another thread/signal) that
+    watches PATH: an edited DAG file or project is re-read (for a project, its files regenerated)."""
     from studio.runtime.scheduler import Scheduler
 
-    return Scheduler(dag_files(path, home), home, log=log)
+    path = Path(path)
+    return Scheduler(dag_files(path, home), home, log=log, watch=[path], resolve=lambda: dag_files(path, home))
 
 
 def backfill(
@@ -63,6 +65,9 @@ def backfill(
     file, dag_id = runnable_file(path, dag_id, home)
     with LocalRun(file, home) as local:
         dag_id = _one_dag(local.dags, dag_id, file)
+        if _paused(local.store, dag_id, local.dags[dag_id]):  # Airflow would keep its runs queued forever
+            raise StudioError(error(f"DAG {dag_id!r} is paused: its backfill runs would not start; unpause it "
+                                    "first (dagstudio dags unpause PATH --dag ID)", str(file)))  # fmt: skip
         infos = backfill_infos(local.dags[dag_id], from_date, to_date, now=now or utcnow())
         job = Backfill(local, dag_id, infos, reprocess="failed" if rerun_failed else "none", log=log,
                        on_change=on_change)  # fmt: skip
@@ -151,12 +156,7 @@ def _overview(store: Any, dag_id: str, desc: dict[str, Any], file: Path, now: dt
     if last is not None and last.data_interval_start is not None and last.data_interval_end is not None:
         interval = tt.DataInterval(last.data_interval_start, last.data_interval_end)
     preview = tt.preview(desc, 1, now, interval) if desc.get("timetable") else []
-    paused = store.is_paused(dag_id)
-    if paused is None:  # never registered: what the scheduler would decide on creation
-        from studio.runtime.scheduler import paused_at_creation_default
-
-        creation = desc.get("is_paused_upon_creation")
-        paused = paused_at_creation_default() if creation is None else bool(creation)
+    paused = _paused(store, dag_id, desc)
     nxt = preview[0] if preview else None
     return {
         "dag_id": dag_id,
@@ -166,3 +166,14 @@ def _overview(store: Any, dag_id: str, desc: dict[str, Any], file: Path, now: dt
         "next_dagrun": nxt.logical_date.isoformat() if nxt and nxt.logical_date else None,
         "next_dagrun_run_after": nxt.run_after.isoformat() if nxt else None,
     }
+
+
+def _paused(store: Any, dag_id: str, desc: dict[str, Any]) -> bool:
+    """The DAG's paused flag; for a DAG the store has never seen, what the scheduler would decide."""
+    paused = store.is_paused(dag_id)
+    if paused is None:
+        from studio.runtime.scheduler import paused_at_creation_default
+
+        creation = desc.get("is_paused_upon_creation")
+        paused = paused_at_creation_default() if creation is None else bool(creation)
+    return paused
