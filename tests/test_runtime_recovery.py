@@ -69,7 +69,8 @@ def test_sigkill_of_the_scheduler_mid_run_then_restart_completes_every_run_as_ai
     assert problems == {}
     # the scheduler is killed right after a poll saw a running try; a try may end in between (1 in 100 in the bench)
     assert sum(bool(r.killed_tries) for r in results) >= TRIALS - 3
-    assert all(any("resumed" in line for line in r.recovery_log) for r in results)
+    # every trial that killed a try had it resumed (a trial whose runs had all ended had nothing to resume)
+    assert all(any("resumed" in line for line in r.recovery_log) for r in results if r.killed_tries)
 
 
 # -- a killed `dagstudio run` --------------------------------------------------------------------------------
