@@ -46,7 +46,11 @@ def test_a_launch_is_served_by_the_spare_forked_before_it(tmp_path: Path) -> Non
         assert finished.pid == spare and finished.exit_code == 0
         assert finished.result == {**finished.result, "value": 1, "pid": spare, "pgid": spare, "sid": spare}
         assert (tmp_path / "a.log").read_text() == "hello\nto stderr\n"
-        (next_spare,) = _children(fs)  # a new spare replaces the used one
+        deadline = time.monotonic() + 30  # a new spare replaces the used one (which may still be exiting)
+        while spare in _children(fs) or not _children(fs):
+            assert time.monotonic() < deadline, "no new spare"
+            time.sleep(0.01)
+        (next_spare,) = _children(fs)
         assert next_spare != spare
     assert_no_children()
 

@@ -51,6 +51,7 @@ from studio.runtime.protocol import (
     MessageReader,
     ProtocolError,
     Started,
+    check_launch,
     encode,
     event_from_message,
     send,
@@ -229,10 +230,7 @@ class ForkServer:
     ) -> None:
         """Ask the server to fork a worker that runs ``run(request)`` with its output in ``log_path``."""
         self._check_usable()
-        if key in self._running:
-            raise ValueError(f"a worker for {key!r} is still running")
-        if timeout is not None and timeout <= 0:
-            raise ValueError("timeout must be positive")
+        check_launch(self._running, key, timeout)
         message = {
             "op": "launch",
             "key": key,

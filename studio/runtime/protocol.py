@@ -39,6 +39,14 @@ def encode(message: dict[str, Any]) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
+def check_launch(running: Any, key: str, timeout: float | None) -> None:
+    """What both executors refuse in ``launch``: a key still running, a timeout that is not positive."""
+    if key in running:
+        raise ValueError(f"a worker for {key!r} is still running")
+    if timeout is not None and timeout <= 0:
+        raise ValueError("timeout must be positive")
+
+
 class MessageReader:
     """Turns bytes that arrive in arbitrary pieces into complete messages."""
 

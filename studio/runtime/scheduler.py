@@ -169,10 +169,7 @@ class Scheduler(FileReloading):
             self.timers.shutdown(wait=False)
             self.locals += self.retiring
             for local in self.locals:
-                try:
-                    local.cancel_all()
-                except ForkServerError:
-                    _abandon(local)
+                local.cancel_all()  # also when its fork server is gone: the runs are still recorded
                 with contextlib.suppress(ForkServerError, OSError):
                     local.close()
             self.store.end_job(self.job_id, state)
@@ -307,10 +304,7 @@ class Scheduler(FileReloading):
                 if time.monotonic() >= self._stop_deadline:
                     self.log("stop grace period over: cancelling running tasks")
                     for local in [*self.locals, *self.retiring]:
-                        try:
-                            local.cancel_all()
-                        except ForkServerError:
-                            _abandon(local)
+                        local.cancel_all()
                     return
             now_mono = time.monotonic()
             timeout = min(beat + HEARTBEAT, pause_poll + PAUSE_POLL) - now_mono
@@ -333,7 +327,7 @@ class Scheduler(FileReloading):
                     # fork server too, maybe a moment before this process: its tasks are gone, so its
                     # runs end failed at once
                     self.log(f"{local.path.name}: fork server stopped with the scheduler")
-                    _abandon(local)
+                    local.cancel_all()
                     continue
                 for run in ended:
                     self._ended(run)
@@ -388,11 +382,3 @@ class Scheduler(FileReloading):
                 sched.paused = now_paused
                 self.log(f"{sched.dag_id}: {'paused' if now_paused else 'unpaused'}")
                 self._schedule(sched)
-
-
-def _abandon(local: LocalRun) -> None:
-    """Record the runs of a file whose fork server is gone as failed (its tasks died with it)."""
-    for run in list(local.runs.values()):
-        if not run.ended:
-            run.cancel_remaining()
-    local.runs.clear()

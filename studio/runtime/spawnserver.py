@@ -43,7 +43,7 @@ from typing import Any
 
 from studio.runtime.forkserver import KILL_GRACE, LOG_CAP_BYTES, ForkServerError
 from studio.runtime.procs import CappedLog
-from studio.runtime.protocol import Event, Finished, Started, encode
+from studio.runtime.protocol import Event, Finished, Started, check_launch, encode
 from studio.runtime.spawnserver_proc import Inbox, PoolProcess, Slot, next_deadline
 
 MAX_SPARES = max(1, min(4, os.cpu_count() or 1))  # idle warm workers kept at most (each holds the DAG file)
@@ -191,10 +191,7 @@ class SpawnServer:
     ) -> None:
         """Give a warm worker ``run(request)`` with its output in ``log_path``; spawn its replacement."""
         self._check_usable()
-        if key in self._running:
-            raise ValueError(f"a worker for {key!r} is still running")
-        if timeout is not None and timeout <= 0:
-            raise ValueError("timeout must be positive")
+        check_launch(self._running, key, timeout)
         message = {"op": "launch", "request": request,
                    "rlimit_as": rlimit_as if rlimit_as is not None else self.rlimit_as}  # fmt: skip
         encode(message)  # a request that is not JSON fails here, in the caller
